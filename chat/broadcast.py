@@ -1,0 +1,36 @@
+"""Fan-out: the one place where a room event is serialized and sent to the room's sockets.
+
+Every frame is serialized once here; each consumer forwards the same text. The event
+carries the room sequence (or None for best-effort frames such as typing), so that
+consumers can drop what they already sent and notice gaps.
+"""
+
+from __future__ import annotations
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from chat import protocol
+
+ROOM_EVENT = "room.event"
+ROOM_MEMBER_REMOVED = "room.member_removed"
+
+
+def room_event_message(frame: dict, *, seq: int | None = None, skip_user_id: int | None = None) -> dict:
+    """The channel-layer message for one room frame, serialized once."""
+    return {"type": ROOM_EVENT, "text": protocol.encode(frame), "seq": seq, "skip_user": skip_user_id}
+
+
+async def send_room_frame(group: str, frame: dict, *, seq: int | None = None, skip_user_id: int | None = None) -> None:
+    """Send a frame to every socket in a room (async callers: consumers)."""
+    await get_channel_layer().group_send(group, room_event_message(frame, seq=seq, skip_user_id=skip_user_id))
+
+
+def send_room_frame_sync(group: str, frame: dict, *, seq: int | None = None, skip_user_id: int | None = None) -> None:
+    """Send a frame to every socket in a room (sync callers: services, on commit)."""
+    async_to_sync(send_room_frame)(group, frame, seq=seq, skip_user_id=skip_user_id)
+
+
+def member_removed_sync(group: str, user_id: int) -> None:
+    """Tell a room's sockets that a user lost access, so theirs close at once."""
+    async_to_sync(get_channel_layer().group_send)(group, {"type": ROOM_MEMBER_REMOVED, "user_id": user_id})

@@ -1,0 +1,161 @@
+"""The chat WebSocket: authenticate on connect, then parse frames, call services and forward room events."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from chat import broadcast, protocol, services
+from chat.presence import get_presence
+from chat.protocol import ProtocolError
+from chat.services import ActionError, RoomNotFound
+
+logger = logging.getLogger(__name__)
+
+# Close codes in the 4000 range, application-defined (RFC 6455 section 7.4.2).
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+
+
+def scope_language(scope) -> str:
+    """The interface language for a socket, from its handshake's Accept-Language."""
+    headers = dict(scope.get("headers", []))
+    accept = headers.get(b"accept-language", b"").decode("latin-1")
+    for lang, _q in translation.trans_real.parse_accept_lang_header(accept):
+        try:
+            return translation.get_supported_language_variant(lang)
+        except LookupError:
+            continue
+    return translation.get_language() or "en"
+
+
+def parse_after(scope) -> tuple[int | None, bool]:
+    """The `after` query parameter (resume point) and whether it was malformed."""
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("after")
+    if not values:
+        return None, False
+    value = values[-1]
+    if not value.isdigit() or len(value) > 18:
+        return None, True
+    return int(value), False
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """One browser tab in one room."""
+
+    room = None
+
+    async def connect(self):
+        self.user = self.scope["user"]
+        if not self.user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        name = self.scope["url_route"]["kwargs"]["room_name"]
+        try:
+            self.room = await database_sync_to_async(services.room_open)(user=self.user, name=name)
+        except RoomNotFound:
+            self.room = None
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        self.language = scope_language(self.scope)
+        self.username = self.user.get_username()
+        await self.channel_layer.group_add(self.room.group_name, self.channel_name)
+        await self.accept()
+
+        after, malformed = parse_after(self.scope)
+        if malformed:
+            await self.send_error(_("Invalid 'after' parameter; sending the latest messages."), "invalid_after")
+        history = await database_sync_to_async(services.room_history)(room=self.room, after=after)
+        self.cursor = history["seq"]
+        await self.send(text_data=protocol.encode(history))
+
+        presence = get_presence()
+        if await presence.join(self.room.pk, self.user.pk, self.username, self.channel_name):
+            await self.announce_presence(protocol.user_joined(self.username))
+        else:  # another tab of someone already online: only this socket needs the list
+            online = protocol.online_users(await presence.online(self.room.pk))
+            await self.send(text_data=protocol.encode(online))
+
+    async def disconnect(self, code):
+        if self.room is None:
+            return
+        await self.channel_layer.group_discard(self.room.group_name, self.channel_name)
+        if await get_presence().leave(self.room.pk, self.user.pk, self.channel_name):
+            await self.announce_presence(protocol.user_left(self.username))
+
+    async def receive(self, text_data=None, bytes_data=None):
+        with translation.override(self.language):
+            try:
+                if text_data is None:
+                    raise ProtocolError(_("Binary frames are not supported."), "binary_frame")
+                await self.handle(protocol.parse_client_frame(text_data))
+            except (ProtocolError, ActionError) as exc:
+                await self.send_error(exc.message, exc.code)
+
+    async def handle(self, frame: protocol.ClientFrame) -> None:
+        """Carry out one parsed client frame."""
+        group = self.room.group_name
+        if isinstance(frame, protocol.SendMessage):
+            message, created = await database_sync_to_async(services.message_send)(
+                room=self.room, author=self.user, content=frame.content, client_id=frame.client_id
+            )
+            if not created:
+                # A retried send: only this socket needs the echo it missed.
+                payload = await database_sync_to_async(protocol.message_payload)(message)
+                await self.send(text_data=protocol.encode(protocol.message_sent(payload)))
+        elif isinstance(frame, protocol.EditMessage):
+            await database_sync_to_async(services.message_edit)(
+                room=self.room, user=self.user, message_id=frame.message_id, content=frame.content
+            )
+        elif isinstance(frame, protocol.DeleteMessage):
+            await database_sync_to_async(services.message_delete)(
+                room=self.room, user=self.user, message_id=frame.message_id
+            )
+        elif isinstance(frame, protocol.Typing):
+            await broadcast.send_room_frame(group, protocol.typing(self.username), skip_user_id=self.user.pk)
+        elif isinstance(frame, protocol.StopTyping):
+            await broadcast.send_room_frame(group, protocol.stop_typing(self.username), skip_user_id=self.user.pk)
+
+    async def send_error(self, message: str, code: str) -> None:
+        await self.send(text_data=protocol.encode(protocol.error(message, code)))
+
+    async def announce_presence(self, change: dict) -> None:
+        """Tell the room that a user came or went (per user, not per tab), and who is online now."""
+        group = self.room.group_name
+        await broadcast.send_room_frame(group, change)
+        online = await get_presence().online(self.room.pk)
+        await broadcast.send_room_frame(group, protocol.online_users(online))
+
+    # Channel-layer handlers (see chat.broadcast).
+
+    async def room_event(self, event):
+        """Forward a room frame: in room order, once, and never one's own typing."""
+        seq = event["seq"]
+        if seq is not None:
+            if seq <= self.cursor:
+                return  # already sent (history, or filled in from a gap)
+            if seq > self.cursor + 1:
+                await self.fill_gap()
+                return
+            self.cursor = seq
+        if event["skip_user"] is not None and event["skip_user"] == self.user.pk:
+            return
+        await self.send(text_data=event["text"])
+
+    async def fill_gap(self) -> None:
+        """Events reached this socket out of order or not at all: send what was missed from the database."""
+        frames, cursor = await database_sync_to_async(services.events_after)(room=self.room, seq=self.cursor)
+        for frame, _seq in frames:
+            await self.send(text_data=protocol.encode(frame))
+        self.cursor = cursor
+
+    async def room_member_removed(self, event):
+        """The user lost access to this room: stop receiving at once."""
+        if event["user_id"] == self.user.pk:
+            await self.close(code=CLOSE_FORBIDDEN)

@@ -1,0 +1,185 @@
+"""The WebSocket wire protocol: every frame Charla accepts or sends is parsed or built here.
+
+Frame and key names follow the seed tutorial (`mensaje`, `historial`, `escribiendo`, ...)
+so that its `websocket.js` keeps working; extensions keep the same style. The full
+reference is docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+if TYPE_CHECKING:
+    from chat.models import Message
+
+CLIENT_ID_MAX_LENGTH = 64
+
+
+class ProtocolError(Exception):
+    """A client frame that cannot be accepted; its text goes back in an `error` frame."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+# Client -> server frames.
+
+
+@dataclass(frozen=True)
+class SendMessage:
+    content: str
+    client_id: str | None = None
+
+
+@dataclass(frozen=True)
+class EditMessage:
+    message_id: int
+    content: str
+
+
+@dataclass(frozen=True)
+class DeleteMessage:
+    message_id: int
+
+
+@dataclass(frozen=True)
+class Typing:
+    pass
+
+
+@dataclass(frozen=True)
+class StopTyping:
+    pass
+
+
+ClientFrame = SendMessage | EditMessage | DeleteMessage | Typing | StopTyping
+
+
+def parse_client_frame(text: str) -> ClientFrame:
+    """Parse one text frame from a chat socket, or raise ProtocolError."""
+    if len(text.encode("utf-8")) > settings.CHARLA_FRAME_MAX_BYTES:
+        raise ProtocolError(_("Frame too large."), "frame_too_large")
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise ProtocolError(_("Invalid JSON."), "invalid_json") from None
+    if not isinstance(data, dict):
+        raise ProtocolError(_("A frame must be a JSON object."), "invalid_frame")
+    # The tutorial treats a frame without a type as a chat message.
+    frame_type = data.get("type", "mensaje")
+    if frame_type == "mensaje":
+        return SendMessage(content=_content(data), client_id=_client_id(data))
+    if frame_type == "escribiendo":
+        return Typing()
+    if frame_type == "dejar_escribir":
+        return StopTyping()
+    if frame_type == "editar":
+        return EditMessage(message_id=_message_id(data), content=_content(data))
+    if frame_type == "eliminar":
+        return DeleteMessage(message_id=_message_id(data))
+    raise ProtocolError(_("Unknown message type."), "unknown_type")
+
+
+def _content(data: dict) -> str:
+    content = data.get("mensaje")
+    if not isinstance(content, str):
+        raise ProtocolError(_("The message must be text."), "invalid_field")
+    content = content.strip()
+    if not content:
+        raise ProtocolError(_("The message is empty."), "empty_message")
+    limit = settings.CHARLA_MESSAGE_MAX_CHARS
+    if len(content) > limit:
+        raise ProtocolError(
+            _("The message is too long (at most %(limit)d characters).") % {"limit": limit}, "message_too_long"
+        )
+    return content
+
+
+def _client_id(data: dict) -> str | None:
+    client_id = data.get("client_id")
+    if client_id is None:
+        return None
+    if not isinstance(client_id, str) or not 0 < len(client_id) <= CLIENT_ID_MAX_LENGTH or not client_id.isprintable():
+        raise ProtocolError(_("Invalid client_id."), "invalid_field")
+    return client_id
+
+
+def _message_id(data: dict) -> int:
+    message_id = data.get("id")
+    if type(message_id) is not int or message_id <= 0:
+        raise ProtocolError(_("Invalid message id."), "invalid_field")
+    return message_id
+
+
+# Server -> client frames.
+
+
+def message_payload(message: Message) -> dict[str, Any]:
+    """The inner message object: the tutorial's `to_dict()` plus Charla's extensions."""
+    return {
+        "id": message.pk,
+        "autor": message.author.get_username(),
+        "autor_id": message.author_id,
+        "contenido": "" if message.deleted else message.content,
+        "enviado_en": message.sent.isoformat(),
+        "editado": message.edited,
+        "editado_en": message.edited_at.isoformat() if message.edited_at else None,
+        "eliminado": message.deleted,
+        "seq": message.seq,
+        "sala": message.room.name,
+        "client_id": message.client_id,
+    }
+
+
+def history(messages: list[dict], seq: int, limited: bool = False) -> dict:
+    """`historial`: messages oldest first, the room's event counter, and whether some were left out."""
+    return {"type": "historial", "mensajes": messages, "seq": seq, "limited": limited}
+
+
+def message_sent(payload: dict) -> dict:
+    return {"type": "mensaje", "mensaje": payload}
+
+
+def message_edited(payload: dict, seq: int) -> dict:
+    return {"type": "mensaje_editado", "mensaje": payload, "seq": seq}
+
+
+def message_deleted(message_id: int, seq: int) -> dict:
+    return {"type": "mensaje_eliminado", "id": message_id, "seq": seq}
+
+
+def user_joined(username: str) -> dict:
+    return {"type": "usuario_unido", "username": username}
+
+
+def user_left(username: str) -> dict:
+    return {"type": "usuario_salio", "username": username}
+
+
+def online_users(usernames: list[str]) -> dict:
+    """`usuarios_conectados`: who is online in the room now (sent on connect and on change)."""
+    return {"type": "usuarios_conectados", "usuarios": usernames, "total": len(usernames)}
+
+
+def typing(username: str) -> dict:
+    return {"type": "escribiendo", "username": username}
+
+
+def stop_typing(username: str) -> dict:
+    return {"type": "dejar_escribir", "username": username}
+
+
+def error(message: str, code: str) -> dict:
+    return {"type": "error", "error": message, "code": code}
+
+
+def encode(frame: dict) -> str:
+    """Serialize a frame once, compactly, keeping non-ASCII text as it is."""
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))

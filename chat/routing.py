@@ -1,0 +1,10 @@
+"""WebSocket routes."""
+
+from django.urls import re_path
+
+from chat import consumers
+from chat.models import ROOM_NAME_PATTERN
+
+websocket_urlpatterns = [
+    re_path(rf"^ws/chat/(?P<room_name>{ROOM_NAME_PATTERN})/$", consumers.ChatConsumer.as_asgi()),
+]

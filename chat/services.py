@@ -1,0 +1,261 @@
+"""Every state change of the chat: validate, write, and broadcast once the transaction commits.
+
+Views, consumers and management commands call these; none of them write to the
+database or the channel layer themselves.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from chat import broadcast, protocol
+from chat.models import Membership, Message, Room
+
+
+class ActionError(Exception):
+    """An action the user may not take, or that makes no sense; the message is for the user."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class RoomNotFound(ActionError):
+    """The room does not exist, or the user may not know that it does."""
+
+    def __init__(self):
+        super().__init__(_("Room not found."), "room_not_found")
+
+
+# Rooms and members.
+
+
+def room_create(*, creator, name: str, description: str = "", is_private: bool = False) -> Room:
+    """Create a room with its creator as owner; a taken name is a validation error."""
+    room = Room(name=name, description=description, creator=creator, is_private=is_private)
+    room.full_clean()
+    try:
+        with transaction.atomic():
+            room.save()
+            Membership.objects.create(room=room, user=creator, role=Membership.Role.OWNER)
+    except IntegrityError:
+        raise ValidationError({"name": _("A room with this name already exists.")}) from None
+    return room
+
+
+def room_open(*, user, name: str) -> Room:
+    """The room `name` as `user` may open it: joins a public room, requires membership of a private one."""
+    room = Room.objects.visible_to(user).filter(name=name).first()
+    if room is None:
+        raise RoomNotFound()
+    if not room.is_private:
+        Membership.objects.get_or_create(room=room, user=user)
+    return room
+
+
+def is_member(*, room: Room, user) -> bool:
+    return Membership.objects.filter(room=room, user=user).exists()
+
+
+def is_owner(*, room: Room, user) -> bool:
+    return Membership.objects.filter(room=room, user=user, role=Membership.Role.OWNER).exists()
+
+
+def member_add(*, room: Room, actor, user) -> Membership:
+    """Invite `user` into `room`; only its owners may."""
+    if not is_owner(room=room, user=actor):
+        raise ActionError(_("Only the room's owner can invite members."), "forbidden")
+    membership, _created = Membership.objects.get_or_create(room=room, user=user)
+    return membership
+
+
+def member_remove(*, room: Room, actor, user) -> None:
+    """Remove `user` from `room` (its owners may remove others; anyone may leave); their sockets close."""
+    if actor.pk != user.pk and not is_owner(room=room, user=actor):
+        raise ActionError(_("Only the room's owner can remove members."), "forbidden")
+    membership = Membership.objects.filter(room=room, user=user).first()
+    if membership is None:
+        return
+    if membership.role == Membership.Role.OWNER:
+        raise ActionError(_("The room's owner cannot be removed."), "forbidden")
+    with transaction.atomic():
+        membership.delete()
+        transaction.on_commit(partial(broadcast.member_removed_sync, room.group_name, user.pk))
+
+
+# Messages.
+
+
+def _next_seq(room_id: int) -> int:
+    """Take the room's next event number; the row stays locked until the transaction ends."""
+    Room.objects.filter(pk=room_id).update(last_seq=F("last_seq") + 1)
+    return Room.objects.values_list("last_seq", flat=True).get(pk=room_id)
+
+
+def _require_member(room: Room, user) -> None:
+    if not is_member(room=room, user=user):
+        raise ActionError(_("You are not a member of this room."), "forbidden")
+
+
+def _clean_content(content: str) -> str:
+    content = content.strip()
+    if not content:
+        raise ActionError(_("The message is empty."), "empty_message")
+    limit = settings.CHARLA_MESSAGE_MAX_CHARS
+    if len(content) > limit:
+        raise ActionError(
+            _("The message is too long (at most %(limit)d characters).") % {"limit": limit}, "message_too_long"
+        )
+    return content
+
+
+def message_send(*, room: Room, author, content: str, client_id: str | None = None) -> tuple[Message, bool]:
+    """Store a message and broadcast it on commit; with a known client_id, return the stored one instead.
+
+    Returns (message, created). A retried send (same author and client_id) creates nothing.
+    """
+    _require_member(room, author)
+    content = _clean_content(content)
+    if client_id is not None:
+        existing = _message_by_client_id(author, client_id, room)
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            seq = _next_seq(room.pk)
+            message = Message.objects.create(
+                room=room, author=author, content=content, seq=seq, updated_seq=seq, client_id=client_id
+            )
+            message.room = room
+            _broadcast_on_commit(room, protocol.message_sent(protocol.message_payload(message)), seq)
+    except IntegrityError:
+        # The same client_id committed concurrently: that copy is the message.
+        existing = _message_by_client_id(author, client_id, room) if client_id else None
+        if existing is None:
+            raise
+        return existing, False
+    return message, True
+
+
+def _message_by_client_id(author, client_id: str, room: Room) -> Message | None:
+    existing = Message.objects.select_related("author", "room").filter(author=author, client_id=client_id).first()
+    if existing is not None and existing.room_id != room.pk:
+        raise ActionError(_("This client_id was already used in another room."), "duplicate_client_id")
+    return existing
+
+
+def message_edit(*, room: Room, user, message_id: int, content: str) -> Message:
+    """Change the text of one's own message and broadcast the edit on commit."""
+    _require_member(room, user)
+    content = _clean_content(content)
+    with transaction.atomic():
+        message = _locked_message(room, message_id)
+        if message.author_id != user.pk:
+            raise ActionError(_("You can only edit your own messages."), "forbidden")
+        seq = _next_seq(room.pk)
+        message.content = content
+        message.edited = True
+        message.edited_at = timezone.now()
+        message.updated_seq = seq
+        message.save(update_fields=["content", "edited", "edited_at", "updated_seq"])
+        _broadcast_on_commit(room, protocol.message_edited(protocol.message_payload(message), seq), seq)
+    return message
+
+
+def message_delete(*, room: Room, user, message_id: int) -> Message:
+    """Delete one's own message (or any, for the room's owner) and broadcast it on commit."""
+    _require_member(room, user)
+    with transaction.atomic():
+        message = _locked_message(room, message_id)
+        if message.author_id != user.pk and not is_owner(room=room, user=user):
+            raise ActionError(_("You can only delete your own messages."), "forbidden")
+        seq = _next_seq(room.pk)
+        message.deleted = True
+        message.deleted_at = timezone.now()
+        message.content = ""
+        message.updated_seq = seq
+        message.save(update_fields=["deleted", "deleted_at", "content", "updated_seq"])
+        _broadcast_on_commit(room, protocol.message_deleted(message.pk, seq), seq)
+    return message
+
+
+def _locked_message(room: Room, message_id: int) -> Message:
+    message = (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("author", "room")
+        .filter(room=room, pk=message_id, deleted=False)
+        .first()
+    )
+    if message is None:
+        raise ActionError(_("Message not found."), "message_not_found")
+    return message
+
+
+def _broadcast_on_commit(room: Room, frame: dict, seq: int) -> None:
+    transaction.on_commit(partial(broadcast.send_room_frame_sync, room.group_name, frame, seq=seq))
+
+
+# Reads.
+
+
+def room_history(*, room: Room, after: int | None = None) -> dict:
+    """The `historial` frame: the last messages, or (with `after`) everything changed since that event.
+
+    When more changed than one frame should carry, or `after` is ahead of the room (a
+    reset database), the frame holds the latest messages and says `limited`.
+    """
+    # Read the counter first: commits are in event order per room (the row lock), so the
+    # messages read next include every event up to it, and perhaps a few after it.
+    seq = Room.objects.values_list("last_seq", flat=True).get(pk=room.pk)
+    messages = Message.objects.filter(room=room).select_related("author", "room")
+    limited = after is not None
+    if after is not None and after <= seq:
+        chosen = list(messages.changed_after(after)[: settings.CHARLA_RESUME_MAX + 1])
+        limited = len(chosen) > settings.CHARLA_RESUME_MAX
+    if limited or after is None:
+        chosen = list(messages.visible().order_by("-seq")[: settings.CHARLA_HISTORY_SIZE])[::-1]
+    cursor = max([seq, *(m.updated_seq for m in chosen)])
+    return protocol.history([protocol.message_payload(m) for m in chosen], cursor, limited=limited)
+
+
+def messages_before(*, room: Room, before_id: int | None, limit: int) -> tuple[list[Message], bool]:
+    """Up to `limit` visible messages older than message `before_id` (or the newest), oldest first, and whether more exist."""
+    messages = Message.objects.visible().filter(room=room).select_related("author", "room").order_by("-seq")
+    if before_id is not None:
+        anchor = Message.objects.filter(room=room, pk=before_id).values_list("seq", flat=True).first()
+        if anchor is None:
+            raise ActionError(_("Message not found."), "message_not_found")
+        messages = messages.filter(seq__lt=anchor)
+    page = list(messages[: limit + 1])
+    return page[:limit][::-1], len(page) > limit
+
+
+def events_after(*, room: Room, seq: int) -> tuple[list[tuple[dict, int]], int]:
+    """The frames a socket at room event `seq` missed, in order, each with its event number, and the new cursor.
+
+    Used when a socket notices a gap in the live stream (events that arrived out of
+    order, or that the channel layer dropped); several events on one message collapse
+    into its current state.
+    """
+    changed = list(
+        Message.objects.filter(room=room).select_related("author", "room").changed_after(seq)[: settings.CHARLA_RESUME_MAX]
+    )
+    frames = []
+    for message in changed:
+        if message.seq > seq:
+            if not message.deleted:
+                frames.append((protocol.message_sent(protocol.message_payload(message)), message.updated_seq))
+        elif message.deleted:
+            frames.append((protocol.message_deleted(message.pk, message.updated_seq), message.updated_seq))
+        else:
+            frames.append((protocol.message_edited(protocol.message_payload(message), message.updated_seq), message.updated_seq))
+    cursor = max((m.updated_seq for m in changed), default=seq)
+    return frames, cursor

@@ -1,0 +1,184 @@
+"""Shared fixtures: users, logged-in sockets over the real ASGI stack, a private Redis, service gating."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+import pytest_asyncio
+from channels.layers import channel_layers
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+ORIGIN = "http://127.0.0.1"
+
+
+def need(what: str, reason: str) -> None:
+    """A missing service or browser: a failure in CI, a skip that says why elsewhere."""
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI: {reason}", pytrace=False)
+    pytest.skip(f"needs {what}: {reason}")
+
+
+def is_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def _postgres_unreachable() -> str | None:
+    db = settings.DATABASES["default"]
+    try:
+        with socket.create_connection((db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432)), timeout=3):
+            return None
+    except OSError as exc:
+        return f"PostgreSQL at {db.get('HOST')}:{db.get('PORT')} is unreachable ({exc})"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser and multi-process tests run once, in the PostgreSQL pass; a missing PostgreSQL skips (fails in CI)."""
+    if not is_postgres():
+        once = [i for i in items if i.get_closest_marker("browser") or i.get_closest_marker("processes")]
+        if once:
+            config.hook.pytest_deselected(items=once)
+            items[:] = [i for i in items if i not in once]
+        return
+    problem = _postgres_unreachable()
+    if problem and IN_CI:
+        raise pytest.UsageError(f"CI=true and {problem}")
+    if problem:
+        for item in items:
+            item.add_marker(pytest.mark.skip(reason=f"needs PostgreSQL: {problem}"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """Each test gets its own in-memory channel layer (no groups left over from another test)."""
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username: str, **extra):
+        return django_user_model.objects.create_user(username=username, password="pw-" + username, **extra)
+
+    return make
+
+
+@pytest.fixture
+def ana(make_user):
+    return make_user("ana")
+
+
+@pytest.fixture
+def luis(make_user):
+    return make_user("luis")
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+@pytest_asyncio.fixture
+async def ws_connect():
+    """Open a chat socket as `user` (None: anonymous) through config.asgi's full middleware stack.
+
+    Returns (communicator, connected, close_code); sockets are disconnected at teardown.
+    """
+    from config.asgi import application
+
+    opened = []
+
+    async def connect(user, room_name: str, *, query: str = "", origin: str | None = ORIGIN, headers=()):
+        from asgiref.sync import sync_to_async
+
+        all_headers = [(b"host", b"127.0.0.1")] + list(headers)
+        if origin is not None:
+            all_headers.append((b"origin", origin.encode()))
+        if user is not None:
+            cookie = await sync_to_async(session_cookie)(user)
+            all_headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
+        path = f"/ws/chat/{room_name}/" + (f"?{query}" if query else "")
+        communicator = WebsocketCommunicator(application, path, headers=all_headers)
+        connected, code = await communicator.connect(timeout=5)
+        opened.append(communicator)
+        return communicator, connected, code
+
+    yield connect
+    for communicator in opened:
+        await communicator.disconnect()
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A private redis-server on a free port for this test session."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        need("redis-server", "the binary is not installed (apt-get install redis-server)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, timeout=10, proc=proc)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, *, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on port {port} after {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def static_root(tmp_path_factory):
+    """Static files collected as production collects them (compressed, hashed)."""
+    from tests.servers import collect_static
+
+    target = tmp_path_factory.mktemp("static")
+    collect_static(str(target))
+    return str(target)
+
+
+@pytest.fixture
+def charla_servers(transactional_db, static_root, tmp_path):
+    """Start N real Charla processes on the test database: `charla_servers(2, redis_url=...)`."""
+    from tests.servers import servers
+
+    if not is_postgres():
+        pytest.fail("server-process tests run in the PostgreSQL pass only")
+    stack = []
+
+    def start(count: int = 1, *, redis_url: str | None = None, **extra_env: str):
+        context = servers(count, redis_url=redis_url, static_root=static_root, log_dir=tmp_path, **extra_env)
+        stack.append(context)
+        return context.__enter__()
+
+    yield start
+    for context in reversed(stack):
+        context.__exit__(None, None, None)

@@ -1,0 +1,130 @@
+"""Real Charla server processes for tests: Daphne with production settings on the test database."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import websockets
+from django.conf import settings
+
+from tests.conftest import ORIGIN, free_port, session_cookie, wait_for_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_database_url() -> str:
+    """The URL of the database pytest-django set up for this run, for other processes to share."""
+    db = settings.DATABASES["default"]
+    auth = db.get("USER") or ""
+    if db.get("PASSWORD"):
+        auth += f":{db['PASSWORD']}"
+    return f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def server_env(*, redis_url: str | None, static_root: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CHARLA_"))}
+    env.pop("REDIS_URL", None)
+    env.update(
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=settings.SECRET_KEY,  # sessions made here must be valid there
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_SECURE_COOKIES="0",
+        DJANGO_STATIC_ROOT=static_root,
+        DATABASE_URL=test_database_url(),
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+def collect_static(target: str) -> None:
+    env = server_env(redis_url=None, static_root=target)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+
+
+@dataclass
+class Server:
+    """One Daphne process serving config.asgi:application."""
+
+    port: int
+    proc: subprocess.Popen
+    log: Path
+    cookies: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def ws_url(self, room: str, query: str = "") -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/chat/{room}/" + (f"?{query}" if query else "")
+
+    def connect(self, user, room: str, query: str = ""):
+        """A websockets client logged in as `user` (sessions live in the shared database)."""
+        cookie = session_cookie(user)
+        return websockets.connect(
+            self.ws_url(room, query),
+            origin=ORIGIN + f":{self.port}",
+            additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"},
+            open_timeout=10,
+        )
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_server(env: dict[str, str], log_dir: Path) -> Server:
+    port = free_port()
+    log = log_dir / f"daphne-{port}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(port, timeout=30, proc=proc)
+    except Exception as exc:
+        raise RuntimeError(f"Charla did not start: {exc}\n{log.read_text()}") from None
+    return Server(port=port, proc=proc, log=log)
+
+
+async def recv_frame(ws, frame_type: str, timeout: float = 10) -> dict:
+    """The next frame of `frame_type`, passing over any others."""
+    import asyncio
+
+    async with asyncio.timeout(timeout):
+        while True:
+            frame = json.loads(await ws.recv())
+            if frame["type"] == frame_type:
+                return frame
+
+
+@contextlib.contextmanager
+def servers(count: int, *, redis_url: str | None, static_root: str, log_dir: Path, **extra_env: str):
+    started: list[Server] = []
+    try:
+        for _ in range(count):
+            started.append(start_server(server_env(redis_url=redis_url, static_root=static_root, **extra_env), log_dir))
+        yield started
+    finally:
+        for server in started:
+            server.stop()

@@ -1,0 +1,295 @@
+"""The chat socket through the real routing and middleware: every frame, error and refusal."""
+
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+
+from chat import broadcast, protocol, services
+from chat.models import Message
+from tests.wsutil import connected_and_settled, receive, receive_until, send
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def general(ana):
+    return services.room_create(creator=ana, name="general-chat")
+
+
+@pytest.fixture
+def private(ana):
+    return services.room_create(creator=ana, name="secret", is_private=True)
+
+
+send_message = sync_to_async(services.message_send)
+
+
+async def test_history_on_connect_is_last_50_oldest_first(ws_connect, ana, general):
+    for i in range(55):
+        await send_message(room=general, author=ana, content=f"m{i}")
+    comm, connected, _ = await ws_connect(ana, "general-chat")
+    assert connected
+    history = await receive(comm)
+    assert history["type"] == "historial"
+    assert [m["contenido"] for m in history["mensajes"]] == [f"m{i}" for i in range(5, 55)]
+    assert history["seq"] == 55 and history["limited"] is False
+
+
+async def test_message_reaches_everyone_in_the_room_sender_included(ws_connect, ana, luis, general):
+    a, *_ = await ws_connect(ana, "general-chat")
+    await connected_and_settled(a)
+    b, *_ = await ws_connect(luis, "general-chat")
+    await connected_and_settled(b)
+    await send(b, {"type": "mensaje", "mensaje": "  hola a todos  "})
+    for comm in (a, b):
+        frame = await receive_until(comm, "mensaje")
+        assert frame["mensaje"]["contenido"] == "hola a todos"
+        assert frame["mensaje"]["autor"] == "luis"
+    assert await sync_to_async(Message.objects.count)() == 1
+
+
+async def test_tutorial_frame_without_type_is_a_message(ws_connect, ana, general):
+    a, *_ = await ws_connect(ana, "general-chat")
+    await connected_and_settled(a)
+    await send(a, {"mensaje": "sin tipo"})
+    assert (await receive_until(a, "mensaje"))["mensaje"]["contenido"] == "sin tipo"
+
+
+async def test_anonymous_socket_is_refused(ws_connect, general):
+    comm, connected, code = await ws_connect(None, "general-chat")
+    assert not connected and code == 4401
+
+
+async def test_unknown_room_is_refused(ws_connect, ana):
+    _, connected, code = await ws_connect(ana, "nowhere")
+    assert not connected and code == 4404
+
+
+async def test_non_member_cannot_open_private_room(ws_connect, luis, private):
+    _, connected, code = await ws_connect(luis, "secret")
+    assert not connected and code == 4404
+
+
+async def test_member_can_open_private_room(ws_connect, ana, private):
+    comm, connected, _ = await ws_connect(ana, "secret")
+    assert connected
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "null", None])
+async def test_foreign_missing_or_null_origin_is_refused(ws_connect, ana, general, origin):
+    _, connected, _ = await ws_connect(ana, "general-chat", origin=origin)
+    assert not connected
+
+
+async def test_typing_reaches_others_but_not_the_typist(ws_connect, ana, luis, general):
+    a, *_ = await ws_connect(ana, "general-chat")
+    await connected_and_settled(a)
+    b, *_ = await ws_connect(luis, "general-chat")
+    await connected_and_settled(b)
+    await receive_until(a, "usuarios_conectados")  # luis arrived
+    await send(a, {"type": "escribiendo"})
+    assert await receive(b) == {"type": "escribiendo", "username": "ana"}
+    await send(a, {"type": "dejar_escribir"})
+    assert await receive(b) == {"type": "dejar_escribir", "username": "ana"}
+    assert await a.receive_nothing(timeout=0.3)
+
+
+async def test_join_and_leave_are_announced_per_user_not_per_tab(ws_connect, ana, luis, general):
+    a, *_ = await ws_connect(ana, "general-chat")
+    await connected_and_settled(a)
+    b1, *_ = await ws_connect(luis, "general-chat")
+    await connected_and_settled(b1)
+    assert await receive(a) == {"type": "usuario_unido", "username": "luis"}
+    assert await receive(a) == {"type": "usuarios_conectados", "usuarios": ["ana", "luis"], "total": 2}
+    b2, *_ = await ws_connect(luis, "general-chat")
+    history = await receive(b2)
+    assert history["type"] == "historial"
+    assert await receive(b2) == {"type": "usuarios_conectados", "usuarios": ["ana", "luis"], "total": 2}
+    assert await a.receive_nothing(timeout=0.3), "a second tab must not announce a join"
+    await b2.disconnect()
+    assert await a.receive_nothing(timeout=0.3), "closing one of two tabs must not announce a leave"
+    await b1.disconnect()
+    assert await receive(a) == {"type": "usuario_salio", "username": "luis"}
+    assert await receive(a) == {"type": "usuarios_conectados", "usuarios": ["ana"], "total": 1}
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("{not json", "invalid_json"),
+        ("[1, 2]", "invalid_frame"),
+        ('"text"', "invalid_frame"),
+        ('{"type": "bailar"}', "unknown_type"),
+        ('{"type": "mensaje", "mensaje": "   "}', "empty_message"),
+        ('{"type": "mensaje", "mensaje": 42}', "invalid_field"),
+        ('{"type": "mensaje", "mensaje": "x" , "client_id": 7}', "invalid_field"),
+        ('{"type": "editar", "id": "1", "mensaje": "x"}', "invalid_field"),
+        ('{"type": "eliminar", "id": true}', "invalid_field"),
+        ('{"type": "eliminar", "id": 999999}', "message_not_found"),
+    ],
+)
+async def test_bad_frames_get_an_error_and_the_socket_stays_open(ws_connect, ana, general, raw, code):
+    a, *_ = await ws_connect(ana, "general-chat")
+    await connected_and_settled(a)
+    await a.send_to(text_data=raw)
+    frame = await receive(a)
+    assert frame["type"] == "error" and frame["code"] == code and frame["error"]
+    await send(a, {"type": "mensaje", "mensaje": "still here"})
+    assert (await receive(a))["mensaje"]["contenido"] == "still here"
+    assert await sync_to_async(Message.objects.count)() == 1
+
+
+async def test_over_long_message_is_refused_and_not_stored(ws_connect, ana, general, settings):
+    a, *_ = await ws_connect(ana, "general-chat")
+    await connected_and_settled(a)
+    await send(a, {"type": "mensaje", "mensaje": "x" * (settings.CHARLA_MESSAGE_MAX_CHARS + 1)})
+    assert (await receive(a))["code"] == "message_too_long"
+    await send(a, {"type": "mensaje", "mensaje": "x" * settings.CHARLA_MESSAGE_MAX_CHARS})
+    assert len((await receive(a))["mensaje"]["contenido"]) == settings.CHARLA_MESSAGE_MAX_CHARS
+    assert await sync_to_async(Message.objects.count)() == 1
+
+
+async def test_oversized_and_binary_frames_get_errors(ws_connect, ana, general, settings):
+    a, *_ = await ws_connect(ana, "general-chat")
+    await connected_and_settled(a)
+    await a.send_to(text_data=json.dumps({"type": "mensaje", "mensaje": "y" * (settings.CHARLA_FRAME_MAX_BYTES + 1)}))
+    assert (await receive(a))["code"] == "frame_too_large"
+    await a.send_to(bytes_data=b"\x00\x01")
+    assert (await receive(a))["code"] == "binary_frame"
+
+
+async def test_errors_speak_the_sockets_language(ws_connect, ana, general):
+    a, *_ = await ws_connect(ana, "general-chat", headers=[(b"accept-language", b"es-MX,es;q=0.9")])
+    await connected_and_settled(a)
+    await a.send_to(text_data="{oops")
+    assert (await receive(a))["error"] == "JSON inválido."
+
+
+async def test_edit_own_message_is_broadcast(ws_connect, ana, luis, general):
+    a, *_ = await ws_connect(ana, "general-chat")
+    await connected_and_settled(a)
+    b, *_ = await ws_connect(luis, "general-chat")
+    await connected_and_settled(b)
+    await send(a, {"type": "mensaje", "mensaje": "helo"})
+    sent = (await receive_until(b, "mensaje"))["mensaje"]
+    await receive_until(a, "mensaje")
+    await send(a, {"type": "editar", "id": sent["id"], "mensaje": "hello"})
+    for comm in (a, b):
+        frame = await receive_until(comm, "mensaje_editado")
+        assert frame["mensaje"]["id"] == sent["id"]
+        assert frame["mensaje"]["contenido"] == "hello" and frame["mensaje"]["editado"] is True
+        assert frame["seq"] == sent["seq"] + 1
+
+
+async def test_cannot_edit_or_delete_someone_elses_message(ws_connect, ana, luis, general):
+    message, _ = await send_message(room=general, author=ana, content="mine")
+    await sync_to_async(services.room_open)(user=luis, name="general-chat")
+    b, *_ = await ws_connect(luis, "general-chat")
+    await connected_and_settled(b)
+    await send(b, {"type": "editar", "id": message.pk, "mensaje": "yours now"})
+    assert (await receive(b))["code"] == "forbidden"
+    await send(b, {"type": "eliminar", "id": message.pk})
+    assert (await receive(b))["code"] == "forbidden"
+    await sync_to_async(message.refresh_from_db)()
+    assert message.content == "mine" and not message.deleted
+
+
+async def test_delete_own_message_is_broadcast_and_leaves_history(ws_connect, ana, luis, general):
+    message, _ = await send_message(room=general, author=ana, content="oops")
+    a, *_ = await ws_connect(ana, "general-chat")
+    await connected_and_settled(a)
+    await send(a, {"type": "eliminar", "id": message.pk})
+    assert await receive_until(a, "mensaje_eliminado") == {"type": "mensaje_eliminado", "id": message.pk, "seq": 2}
+    b, *_ = await ws_connect(luis, "general-chat")
+    assert (await receive(b))["mensajes"] == []
+
+
+async def test_retried_send_with_client_id_stores_once_and_echoes_to_sender(ws_connect, ana, luis, general):
+    a, *_ = await ws_connect(ana, "general-chat")
+    await connected_and_settled(a)
+    b, *_ = await ws_connect(luis, "general-chat")
+    await connected_and_settled(b)
+    await receive_until(a, "usuarios_conectados")
+    frame = {"type": "mensaje", "mensaje": "once", "client_id": "c-123"}
+    await send(a, frame)
+    first = await receive(a)
+    await send(a, frame)
+    again = await receive(a)
+    assert first["mensaje"]["client_id"] == again["mensaje"]["client_id"] == "c-123"
+    assert first["mensaje"]["id"] == again["mensaje"]["id"]
+    assert (await receive(b))["mensaje"]["id"] == first["mensaje"]["id"]
+    assert await b.receive_nothing(timeout=0.3), "others see the message once"
+    assert await sync_to_async(Message.objects.count)() == 1
+
+
+async def test_resume_after_sequence_sends_only_what_was_missed(ws_connect, ana, general):
+    kept, _ = await send_message(room=general, author=ana, content="seen, later edited")
+    gone, _ = await send_message(room=general, author=ana, content="seen, later deleted")
+    await send_message(room=general, author=ana, content="seen")
+    await sync_to_async(services.message_edit)(room=general, user=ana, message_id=kept.pk, content="edited")
+    await sync_to_async(services.message_delete)(room=general, user=ana, message_id=gone.pk)
+    await send_message(room=general, author=ana, content="missed")
+    a, *_ = await ws_connect(ana, "general-chat", query="after=3")
+    history = await receive(a)
+    assert [(m["contenido"], m["editado"], m["eliminado"]) for m in history["mensajes"]] == [
+        ("edited", True, False),
+        ("", False, True),
+        ("missed", False, False),
+    ]
+    assert history["seq"] == 6 and history["limited"] is False
+
+
+async def test_malformed_after_gets_an_error_and_the_latest_messages(ws_connect, ana, general):
+    await send_message(room=general, author=ana, content="hola")
+    a, *_ = await ws_connect(ana, "general-chat", query="after=-5")
+    assert (await receive(a))["code"] == "invalid_after"
+    assert [m["contenido"] for m in (await receive(a))["mensajes"]] == ["hola"]
+
+
+async def test_out_of_order_event_is_filled_from_the_database(ws_connect, ana, general):
+    a, *_ = await ws_connect(ana, "general-chat")
+    await connected_and_settled(a)
+    # Two messages commit, but only the second's broadcast reaches the socket (the
+    # first is late or was dropped by the layer): the socket must not skip the first.
+    await sync_to_async(_store_without_broadcast)(general, ana, "first")
+    await send_message(room=general, author=ana, content="second")
+    frames = [await receive(a), await receive(a)]
+    assert [f["mensaje"]["contenido"] for f in frames] == ["first", "second"]
+    # The late broadcast of the first arrives afterwards: not shown twice.
+    late = await sync_to_async(Message.objects.get)(content="first")
+    payload = await sync_to_async(protocol.message_payload)(late)
+    await broadcast.send_room_frame(general.group_name, protocol.message_sent(payload), seq=late.seq)
+    assert await a.receive_nothing(timeout=0.3)
+
+
+def _store_without_broadcast(room, author, content):
+    from django.db import transaction
+
+    with transaction.atomic():
+        seq = services._next_seq(room.pk)
+        Message.objects.create(room=room, author=author, content=content, seq=seq, updated_seq=seq)
+
+
+async def test_removed_member_socket_closes_at_once(ws_connect, ana, luis, private):
+    await sync_to_async(services.member_add)(room=private, actor=ana, user=luis)
+    b, connected, _ = await ws_connect(luis, "secret")
+    assert connected
+    await connected_and_settled(b)
+    await sync_to_async(services.member_remove)(room=private, actor=ana, user=luis)
+    output = await b.receive_output(timeout=5)
+    assert output == {"type": "websocket.close", "code": 4403}
+
+
+async def test_non_member_frames_are_refused_after_removal(ws_connect, ana, luis, private):
+    """Authorization holds on every frame, not only at the handshake."""
+    await sync_to_async(services.member_add)(room=private, actor=ana, user=luis)
+    b, *_ = await ws_connect(luis, "secret")
+    await connected_and_settled(b)
+    layer = get_channel_layer()
+    await layer.group_discard(private.group_name, list(layer.channels)[-1])  # miss the removal notice
+    await sync_to_async(services.member_remove)(room=private, actor=ana, user=luis)
+    await send(b, {"type": "mensaje", "mensaje": "still in?"})
+    assert (await receive(b))["code"] == "forbidden"
+    assert await sync_to_async(Message.objects.count)() == 0
