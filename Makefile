@@ -18,6 +18,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 run: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py load_demo
 	@echo "Charla on http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application

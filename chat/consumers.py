@@ -41,7 +41,7 @@ def parse_after(scope) -> tuple[int | None, bool]:
     if not values:
         return None, False
     value = values[-1]
-    if not value.isdigit() or len(value) > 18:
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
         return None, True
     return int(value), False
 
@@ -150,10 +150,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def fill_gap(self) -> None:
         """Events reached this socket out of order or not at all: send what was missed from the database."""
-        frames, cursor = await database_sync_to_async(services.events_after)(room=self.room, seq=self.cursor)
-        for frame, _seq in frames:
-            await self.send(text_data=protocol.encode(frame))
-        self.cursor = cursor
+        gap_start, caught_up = self.cursor, False
+        while not caught_up:
+            frames, self.cursor, caught_up = await database_sync_to_async(services.events_after)(
+                room=self.room, seq=self.cursor, gap_start=gap_start
+            )
+            for frame in frames:
+                await self.send(text_data=protocol.encode(frame))
 
     async def room_member_removed(self, event):
         """The user lost access to this room: stop receiving at once."""

@@ -21,7 +21,9 @@ class RoomForm(forms.Form):
         validators=[room_name_validator],
         help_text=_("Letters, digits, hyphens and underscores; it becomes the room's address."),
     )
-    description = forms.CharField(label=_("Description"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(
+        label=_("Description"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
     is_private = forms.BooleanField(label=_("Private (members only, by invitation)"), required=False)
 
 

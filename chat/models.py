@@ -1,6 +1,7 @@
 """Rooms, their members and their messages."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -9,10 +10,15 @@ from django.utils.translation import gettext_lazy as _
 
 ROOM_NAME_PATTERN = r"[-a-zA-Z0-9_]+"
 ROOM_NAME_MAX_LENGTH = 50
-room_name_validator = RegexValidator(
-    rf"^{ROOM_NAME_PATTERN}\Z",
-    _("Use only letters, digits, hyphens and underscores."),
-)
+# Names that are pages of their own under /rooms/.
+RESERVED_ROOM_NAMES = frozenset({"new"})
+
+
+def room_name_validator(value: str) -> None:
+    """Letters, digits, hyphens and underscores, and not the name of a page."""
+    RegexValidator(rf"^{ROOM_NAME_PATTERN}\Z", _("Use only letters, digits, hyphens and underscores."))(value)
+    if value.lower() in RESERVED_ROOM_NAMES:
+        raise ValidationError(_("This name is reserved; choose another."), code="reserved")
 
 
 class RoomQuerySet(models.QuerySet):
@@ -33,18 +39,14 @@ class RoomQuerySet(models.QuerySet):
 class Room(models.Model):
     """A chat room: public (anyone may join) or private (members only)."""
 
-    name = models.CharField(
-        _("name"), max_length=ROOM_NAME_MAX_LENGTH, unique=True, validators=[room_name_validator]
-    )
+    name = models.CharField(_("name"), max_length=ROOM_NAME_MAX_LENGTH, unique=True, validators=[room_name_validator])
     description = models.TextField(_("description"), blank=True, max_length=500)
     creator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="rooms_created"
     )
     created = models.DateTimeField(_("created"), auto_now_add=True)
     is_private = models.BooleanField(_("private"), default=False)
-    members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, through="Membership", related_name="rooms", blank=True
-    )
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="rooms", blank=True)
     # The room's event counter: every send, edit and deletion takes the next value while
     # the row is locked, so a room's events are totally ordered even when transactions
     # commit out of order, and a client can resume "after N" with no gap.
@@ -114,7 +116,8 @@ class Message(models.Model):
     seq = models.BigIntegerField(editable=False)
     updated_seq = models.BigIntegerField(editable=False)
     # Chosen by the sending client so that a retried send never stores a second copy.
-    client_id = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    # NULL, not "", when absent: the unique constraint must ignore messages without one.
+    client_id = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
 
     objects = MessageQuerySet.as_manager()
 

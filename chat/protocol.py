@@ -68,7 +68,8 @@ def parse_client_frame(text: str) -> ClientFrame:
         raise ProtocolError(_("Frame too large."), "frame_too_large")
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):
+        # ValueError covers JSONDecodeError and integers past Python's digit limit.
         raise ProtocolError(_("Invalid JSON."), "invalid_json") from None
     if not isinstance(data, dict):
         raise ProtocolError(_("A frame must be a JSON object."), "invalid_frame")
@@ -91,6 +92,8 @@ def _content(data: dict) -> str:
     content = data.get("mensaje")
     if not isinstance(content, str):
         raise ProtocolError(_("The message must be text."), "invalid_field")
+    if not is_storable_text(content):
+        raise ProtocolError(_("The message must be valid Unicode text."), "invalid_field")
     content = content.strip()
     if not content:
         raise ProtocolError(_("The message is empty."), "empty_message")
@@ -100,6 +103,15 @@ def _content(data: dict) -> str:
             _("The message is too long (at most %(limit)d characters).") % {"limit": limit}, "message_too_long"
         )
     return content
+
+
+def is_storable_text(text: str) -> bool:
+    """False for text with lone surrogates (half an emoji cut by a UTF-16 slice), which no database stores."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _client_id(data: dict) -> str | None:

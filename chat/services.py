@@ -106,6 +106,8 @@ def _require_member(room: Room, user) -> None:
 
 
 def _clean_content(content: str) -> str:
+    if not protocol.is_storable_text(content):
+        raise ActionError(_("The message must be valid Unicode text."), "invalid_field")
     content = content.strip()
     if not content:
         raise ActionError(_("The message is empty."), "empty_message")
@@ -227,7 +229,10 @@ def room_history(*, room: Room, after: int | None = None) -> dict:
 
 
 def messages_before(*, room: Room, before_id: int | None, limit: int) -> tuple[list[Message], bool]:
-    """Up to `limit` visible messages older than message `before_id` (or the newest), oldest first, and whether more exist."""
+    """Up to `limit` visible messages older than message `before_id` (or the newest), oldest first.
+
+    Returns (messages, whether older ones exist).
+    """
     messages = Message.objects.visible().filter(room=room).select_related("author", "room").order_by("-seq")
     if before_id is not None:
         anchor = Message.objects.filter(room=room, pk=before_id).values_list("seq", flat=True).first()
@@ -238,24 +243,31 @@ def messages_before(*, room: Room, before_id: int | None, limit: int) -> tuple[l
     return page[:limit][::-1], len(page) > limit
 
 
-def events_after(*, room: Room, seq: int) -> tuple[list[tuple[dict, int]], int]:
-    """The frames a socket at room event `seq` missed, in order, each with its event number, and the new cursor.
+def events_after(*, room: Room, seq: int, gap_start: int | None = None) -> tuple[list[dict], int, bool]:
+    """One page of the frames a socket at room event `seq` missed: (frames, new cursor, caught up).
 
     Used when a socket notices a gap in the live stream (events that arrived out of
-    order, or that the channel layer dropped); several events on one message collapse
-    into its current state.
+    order, or that the channel layer dropped). Several events on one message collapse
+    into its current state. A page is cut in event order, so the cursor never passes
+    an event it left out, and sent in room order. Messages created after `gap_start`
+    (the socket's cursor before the first page; `seq` by default) are new to it.
     """
-    changed = list(
-        Message.objects.filter(room=room).select_related("author", "room").changed_after(seq)[: settings.CHARLA_RESUME_MAX]
+    gap_start = seq if gap_start is None else gap_start
+    limit = settings.CHARLA_RESUME_MAX
+    page = list(
+        Message.objects.filter(room=room, updated_seq__gt=seq)
+        .select_related("author", "room")
+        .order_by("updated_seq")[:limit]
     )
+    cursor = page[-1].updated_seq if page else seq
+    changed = sorted(page, key=lambda m: m.seq)
     frames = []
     for message in changed:
-        if message.seq > seq:
+        if message.seq > gap_start:
             if not message.deleted:
-                frames.append((protocol.message_sent(protocol.message_payload(message)), message.updated_seq))
+                frames.append(protocol.message_sent(protocol.message_payload(message)))
         elif message.deleted:
-            frames.append((protocol.message_deleted(message.pk, message.updated_seq), message.updated_seq))
+            frames.append(protocol.message_deleted(message.pk, message.updated_seq))
         else:
-            frames.append((protocol.message_edited(protocol.message_payload(message), message.updated_seq), message.updated_seq))
-    cursor = max((m.updated_seq for m in changed), default=seq)
-    return frames, cursor
+            frames.append(protocol.message_edited(protocol.message_payload(message), message.updated_seq))
+    return frames, cursor, len(page) < limit

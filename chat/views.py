@@ -84,7 +84,13 @@ def room_messages(request, room_name):
         before = _optional_int(request.GET.get("before"), minimum=1)
         limit = _optional_int(request.GET.get("limit"), minimum=1, maximum=settings.CHARLA_PAGE_MAX)
     except ValueError:
-        return JsonResponse({"error": _("'before' and 'limit' must be positive whole numbers (limit at most %(max)d).") % {"max": settings.CHARLA_PAGE_MAX}}, status=400)
+        return JsonResponse(
+            {
+                "error": _("'before' and 'limit' must be positive whole numbers (limit at most %(max)d).")
+                % {"max": settings.CHARLA_PAGE_MAX}
+            },
+            status=400,
+        )
     try:
         page, more = services.messages_before(room=room, before_id=before, limit=limit or settings.CHARLA_HISTORY_SIZE)
     except services.ActionError as exc:
@@ -95,7 +101,7 @@ def room_messages(request, room_name):
 def _optional_int(value, *, minimum, maximum=None):
     if value in (None, ""):
         return None
-    if not value.isdigit() or len(value) > 18:
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
         raise ValueError(value)
     number = int(value)
     if number < minimum or (maximum is not None and number > maximum):
@@ -117,7 +123,9 @@ def room_members(request, room_name):
             flash.success(request, _("%(user)s is now a member.") % {"user": form.cleaned_data["username"]})
             return redirect("room_members", room_name=room.name)
     memberships = Membership.objects.filter(room=room).select_related("user").order_by("-role", "user__username")
-    return render(request, "chat/members.html", {"room": room, "memberships": memberships, "is_owner": is_owner, "form": form})
+    return render(
+        request, "chat/members.html", {"room": room, "memberships": memberships, "is_owner": is_owner, "form": form}
+    )
 
 
 @login_required

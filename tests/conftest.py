@@ -13,7 +13,6 @@ import pytest_asyncio
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -54,6 +53,30 @@ def pytest_collection_modifyitems(config, items):
     if problem:
         for item in items:
             item.add_marker(pytest.mark.skip(reason=f"needs PostgreSQL: {problem}"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_stray_postgres_sessions(django_db_setup, django_db_blocker):
+    """Let the test database be dropped at the end: connections left in worker threads
+    (database_sync_to_async) or by server processes would otherwise keep it in use."""
+    yield
+    if not is_postgres():
+        return
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request, settings):
+    """Creating users with the default hasher costs ~0.5 s each. Browser tests keep it:
+    their users log in to server processes, which only know the production hashers."""
+    if not request.node.get_closest_marker("browser"):
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
@@ -182,3 +205,24 @@ def charla_servers(transactional_db, static_root, tmp_path):
     yield start
     for context in reversed(stack):
         context.__exit__(None, None, None)
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """Debian's Chromium through Playwright (never a downloaded browser)."""
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not os.path.exists(CHROMIUM):
+        need("Chromium", f"{CHROMIUM} not found (make test installs Debian's chromium when it can)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need("Playwright", "the playwright package is not installed (make install)")
+    # Playwright's sync API keeps an event loop running in this thread; the ORM calls
+    # the test makes meanwhile are plain synchronous ones.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    playwright = sync_playwright().start()
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    yield chromium
+    chromium.close()
+    playwright.stop()

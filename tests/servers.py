@@ -48,9 +48,7 @@ def server_env(*, redis_url: str | None, static_root: str, **extra: str) -> dict
 
 def collect_static(target: str) -> None:
     env = server_env(redis_url=None, static_root=target)
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
-    )
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
 
 
 @dataclass

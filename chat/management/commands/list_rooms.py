@@ -1,6 +1,5 @@
-from django.db.models import Count
-
 from django.core.management.base import BaseCommand
+from django.db.models import Count
 
 from chat.models import Room
 
