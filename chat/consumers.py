@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -24,7 +25,13 @@ CLOSE_NOT_FOUND = 4404
 
 
 def scope_language(scope) -> str:
-    """The interface language for a socket, from its handshake's Accept-Language."""
+    """The interface language for a socket: the language cookie (the switcher), else Accept-Language."""
+    chosen = scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME)
+    if chosen and translation.check_for_language(chosen):
+        try:
+            return translation.get_supported_language_variant(chosen)
+        except LookupError:
+            pass
     headers = dict(scope.get("headers", []))
     accept = headers.get(b"accept-language", b"").decode("latin-1")
     for lang, _q in translation.trans_real.parse_accept_lang_header(accept):
@@ -91,12 +98,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         with translation.override(self.language):
+            frame = None
             try:
                 if text_data is None:
                     raise ProtocolError(_("Binary frames are not supported."), "binary_frame")
-                await self.handle(protocol.parse_client_frame(text_data))
-            except (ProtocolError, ActionError) as exc:
-                await self.send_error(exc.message, exc.code)
+                frame = protocol.parse_client_frame(text_data)
+                await self.handle(frame)
+            except ProtocolError as exc:
+                await self.send_error(exc.message, exc.code, exc.client_id)
+            except ActionError as exc:
+                client_id = frame.client_id if isinstance(frame, protocol.SendMessage) else None
+                await self.send_error(exc.message, exc.code, client_id)
 
     async def handle(self, frame: protocol.ClientFrame) -> None:
         """Carry out one parsed client frame."""
@@ -122,8 +134,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         elif isinstance(frame, protocol.StopTyping):
             await broadcast.send_room_frame(group, protocol.stop_typing(self.username), skip_user_id=self.user.pk)
 
-    async def send_error(self, message: str, code: str) -> None:
-        await self.send(text_data=protocol.encode(protocol.error(message, code)))
+    async def send_error(self, message: str, code: str, client_id: str | None = None) -> None:
+        await self.send(text_data=protocol.encode(protocol.error(message, code, client_id)))
 
     async def announce_presence(self, change: dict) -> None:
         """Tell the room that a user came or went (per user, not per tab), and who is online now."""

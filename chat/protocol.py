@@ -23,10 +23,11 @@ CLIENT_ID_MAX_LENGTH = 64
 class ProtocolError(Exception):
     """A client frame that cannot be accepted; its text goes back in an `error` frame."""
 
-    def __init__(self, message: str, code: str):
+    def __init__(self, message: str, code: str, client_id: str | None = None):
         super().__init__(message)
         self.message = message
         self.code = code
+        self.client_id = client_id  # of the refused send, when it named one
 
 
 # Client -> server frames.
@@ -76,7 +77,12 @@ def parse_client_frame(text: str) -> ClientFrame:
     # The tutorial treats a frame without a type as a chat message.
     frame_type = data.get("type", "mensaje")
     if frame_type == "mensaje":
-        return SendMessage(content=_content(data), client_id=_client_id(data))
+        client_id = _client_id(data)
+        try:
+            return SendMessage(content=_content(data), client_id=client_id)
+        except ProtocolError as exc:
+            exc.client_id = client_id
+            raise
     if frame_type == "escribiendo":
         return Typing()
     if frame_type == "dejar_escribir":
@@ -188,8 +194,12 @@ def stop_typing(username: str) -> dict:
     return {"type": "dejar_escribir", "username": username}
 
 
-def error(message: str, code: str) -> dict:
-    return {"type": "error", "error": message, "code": code}
+def error(message: str, code: str, client_id: str | None = None) -> dict:
+    """`error`: human text in the socket's language and a stable code; a refused send names its client_id."""
+    frame = {"type": "error", "error": message, "code": code}
+    if client_id is not None:
+        frame["client_id"] = client_id
+    return frame
 
 
 def encode(frame: dict) -> str:

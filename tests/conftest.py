@@ -121,15 +121,17 @@ async def ws_connect():
 
     opened = []
 
-    async def connect(user, room_name: str, *, query: str = "", origin: str | None = ORIGIN, headers=()):
+    async def connect(user, room_name: str, *, query: str = "", origin: str | None = ORIGIN, headers=(), cookies=None):
         from asgiref.sync import sync_to_async
 
         all_headers = [(b"host", b"127.0.0.1")] + list(headers)
         if origin is not None:
             all_headers.append((b"origin", origin.encode()))
+        cookies = dict(cookies or {})
         if user is not None:
-            cookie = await sync_to_async(session_cookie)(user)
-            all_headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
+            cookies[settings.SESSION_COOKIE_NAME] = await sync_to_async(session_cookie)(user)
+        if cookies:
+            all_headers.append((b"cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()).encode()))
         path = f"/ws/chat/{room_name}/" + (f"?{query}" if query else "")
         communicator = WebsocketCommunicator(application, path, headers=all_headers)
         connected, code = await communicator.connect(timeout=5)

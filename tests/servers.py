@@ -58,7 +58,11 @@ class Server:
     port: int
     proc: subprocess.Popen
     log: Path
-    cookies: dict[int, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def restart(self) -> None:
+        """Start the process again on the same port (after stop())."""
+        self.proc = start_server(self.env, self.log.parent, port=self.port).proc
 
     @property
     def http(self) -> str:
@@ -87,10 +91,10 @@ class Server:
                 self.proc.wait()
 
 
-def start_server(env: dict[str, str], log_dir: Path) -> Server:
-    port = free_port()
+def start_server(env: dict[str, str], log_dir: Path, port: int | None = None) -> Server:
+    port = port or free_port()
     log = log_dir / f"daphne-{port}.log"
-    with open(log, "wb") as out:
+    with open(log, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
             cwd=ROOT,
@@ -102,7 +106,7 @@ def start_server(env: dict[str, str], log_dir: Path) -> Server:
         wait_for_port(port, timeout=30, proc=proc)
     except Exception as exc:
         raise RuntimeError(f"Charla did not start: {exc}\n{log.read_text()}") from None
-    return Server(port=port, proc=proc, log=log)
+    return Server(port=port, proc=proc, log=log, env=env)
 
 
 async def recv_frame(ws, frame_type: str, timeout: float = 10) -> dict:

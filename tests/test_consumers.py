@@ -293,3 +293,40 @@ async def test_non_member_frames_are_refused_after_removal(ws_connect, ana, luis
     await send(b, {"type": "mensaje", "mensaje": "still in?"})
     assert (await receive(b))["code"] == "forbidden"
     assert await sync_to_async(Message.objects.count)() == 0
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ({"type": "mensaje", "mensaje": "   ", "client_id": "k-1"}, "empty_message"),
+        ({"type": "mensaje", "mensaje": "x" * 4001, "client_id": "k-1"}, "message_too_long"),
+        ({"type": "mensaje", "mensaje": 7, "client_id": "k-1"}, "invalid_field"),
+    ],
+)
+async def test_a_refused_send_names_its_client_id(ws_connect, ana, general, frame, code):
+    a, *_ = await ws_connect(ana, "general-chat")
+    await connected_and_settled(a)
+    await send(a, frame)
+    error = await receive(a)
+    assert (error["code"], error["client_id"]) == (code, "k-1")
+
+
+async def test_a_send_refused_for_access_names_its_client_id(ws_connect, ana, luis, private):
+    await sync_to_async(services.member_add)(room=private, actor=ana, user=luis)
+    b, *_ = await ws_connect(luis, "secret")
+    await connected_and_settled(b)
+    layer = get_channel_layer()
+    await layer.group_discard(private.group_name, list(layer.channels)[-1])  # miss the removal notice
+    await sync_to_async(services.member_remove)(room=private, actor=ana, user=luis)
+    await send(b, {"type": "mensaje", "mensaje": "hola", "client_id": "k-9"})
+    error = await receive(b)
+    assert (error["code"], error["client_id"]) == ("forbidden", "k-9")
+
+
+async def test_error_language_follows_the_language_cookie(ws_connect, ana, general):
+    a, *_ = await ws_connect(
+        ana, "general-chat", headers=[(b"accept-language", b"en-US")], cookies={"django_language": "es"}
+    )
+    await connected_and_settled(a)
+    await a.send_to(text_data="{oops")
+    assert (await receive(a))["error"] == "JSON inválido."

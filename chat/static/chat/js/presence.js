@@ -1,0 +1,29 @@
+/** The sidebar's list of who is online in the room. */
+
+import { paintAvatar } from './avatar.js';
+
+/** Show `usernames` (from a `usuarios_conectados` frame) as one <li> each. */
+export function renderOnline(list, total, usernames, { me, t }) {
+  const items = usernames.map((name) => {
+    const item = document.createElement('li');
+    item.dataset.username = name;
+    const avatar = document.createElement('span');
+    avatar.className = 'avatar avatar-xs';
+    avatar.setAttribute('aria-hidden', 'true');
+    paintAvatar(avatar, name);
+    const label = document.createElement('span');
+    label.className = 'online-name';
+    label.textContent = name;
+    item.append(avatar, label);
+    if (name === me) {
+      item.classList.add('self');
+      const you = document.createElement('span');
+      you.className = 'online-you';
+      you.textContent = `(${t('you')})`;
+      item.append(you);
+    }
+    return item;
+  });
+  list.replaceChildren(...items);
+  total.textContent = String(usernames.length);
+}
