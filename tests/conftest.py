@@ -40,23 +40,25 @@ def _postgres_unreachable() -> str | None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Browser and multi-process tests run once, in the PostgreSQL pass; a missing PostgreSQL skips (fails in CI)."""
-    if not is_postgres():
-        once = [i for i in items if i.get_closest_marker("browser") or i.get_closest_marker("processes")]
-        if once:
-            config.hook.pytest_deselected(items=once)
-            items[:] = [i for i in items if i not in once]
+    """Browser and multi-process tests run once, in the PostgreSQL pass."""
+    if is_postgres():
         return
-    problem = _postgres_unreachable()
-    if problem and IN_CI:
-        raise pytest.UsageError(f"CI=true and {problem}")
-    if problem:
-        for item in items:
-            item.add_marker(pytest.mark.skip(reason=f"needs PostgreSQL: {problem}"))
+    once = [i for i in items if i.get_closest_marker("browser") or i.get_closest_marker("processes")]
+    if once:
+        config.hook.pytest_deselected(items=once)
+        items[:] = [i for i in items if i not in once]
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _drop_stray_postgres_sessions(django_db_setup, django_db_blocker):
+def _database_reachable():
+    """The PostgreSQL pass needs its server: every test fails in CI, or skips saying why, without it."""
+    problem = is_postgres() and _postgres_unreachable()
+    if problem:
+        need("PostgreSQL", problem)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_stray_postgres_sessions(_database_reachable, django_db_setup, django_db_blocker):
     """Let the test database be dropped at the end: connections left in worker threads
     (database_sync_to_async) or by server processes would otherwise keep it in use."""
     yield
