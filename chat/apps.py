@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 
@@ -7,3 +8,8 @@ class ChatConfig(AppConfig):
 
     name = "chat"
     verbose_name = _("Chat")
+
+    def ready(self):
+        from chat import ratelimit, signals  # noqa: F401  (connects receivers)
+
+        ratelimit.parse_rate(settings.CHARLA_SEND_RATE)  # refuse to start with a malformed rate

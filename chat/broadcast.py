@@ -7,6 +7,8 @@ consumers can drop what they already sent and notice gaps.
 
 from __future__ import annotations
 
+import hashlib
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
@@ -14,6 +16,7 @@ from chat import protocol
 
 ROOM_EVENT = "room.event"
 ROOM_MEMBER_REMOVED = "room.member_removed"
+SESSION_ENDED = "session.ended"
 
 
 def room_event_message(frame: dict, *, seq: int | None = None, skip_user_id: int | None = None) -> dict:
@@ -29,6 +32,16 @@ async def send_room_frame(group: str, frame: dict, *, seq: int | None = None, sk
 def send_room_frame_sync(group: str, frame: dict, *, seq: int | None = None, skip_user_id: int | None = None) -> None:
     """Send a frame to every socket in a room (sync callers: services, on commit)."""
     async_to_sync(send_room_frame)(group, frame, seq=seq, skip_user_id=skip_user_id)
+
+
+def session_group(session_key: str) -> str:
+    """The group of one login session's sockets (hashed: group names are visible in Redis)."""
+    return "chat.session." + hashlib.sha256(session_key.encode()).hexdigest()[:32]
+
+
+def session_ended_sync(session_key: str) -> None:
+    """Close every socket opened by a session that logged out."""
+    async_to_sync(get_channel_layer().group_send)(session_group(session_key), {"type": SESSION_ENDED})
 
 
 def member_removed_sync(group: str, user_id: int) -> None:

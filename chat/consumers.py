@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -11,10 +12,11 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from chat import broadcast, protocol, services
+from chat import broadcast, protocol, ratelimit, services
 from chat.presence import get_presence
 from chat.protocol import ProtocolError
 from chat.services import ActionError, RoomNotFound
+from chat.watchdog import get_watchdog
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +59,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     """One browser tab in one room."""
 
     room = None
+    session_group = None
+    typing_relayed_at = 0.0
+    typing = False
 
     async def connect(self):
         self.user = self.scope["user"]
@@ -73,6 +78,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.language = scope_language(self.scope)
         self.username = self.user.get_username()
         await self.channel_layer.group_add(self.room.group_name, self.channel_name)
+        session_key = self.scope["session"].session_key
+        if session_key:
+            self.session_group = broadcast.session_group(session_key)
+            await self.channel_layer.group_add(self.session_group, self.channel_name)
         await self.accept()
 
         after, malformed = parse_after(self.scope)
@@ -81,6 +90,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         history = await database_sync_to_async(services.room_history)(room=self.room, after=after)
         self.cursor = history["seq"]
         await self.send(text_data=protocol.encode(history))
+        get_watchdog().watch(self)
 
         presence = get_presence()
         if await presence.join(self.room.pk, self.user.pk, self.username, self.channel_name):
@@ -92,7 +102,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if self.room is None:
             return
+        get_watchdog().forget(self)
         await self.channel_layer.group_discard(self.room.group_name, self.channel_name)
+        if self.session_group:
+            await self.channel_layer.group_discard(self.session_group, self.channel_name)
         if await get_presence().leave(self.room.pk, self.user.pk, self.channel_name):
             await self.announce_presence(protocol.user_left(self.username))
 
@@ -112,7 +125,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def handle(self, frame: protocol.ClientFrame) -> None:
         """Carry out one parsed client frame."""
-        group = self.room.group_name
+        if isinstance(frame, protocol.Typing | protocol.StopTyping):
+            await self.relay_typing(isinstance(frame, protocol.Typing))
+            return
+        if not await ratelimit.allow_write(self.user.pk):
+            raise ActionError(_("You are sending too fast; wait a moment."), "rate_limited")
         if isinstance(frame, protocol.SendMessage):
             message, created = await database_sync_to_async(services.message_send)(
                 room=self.room, author=self.user, content=frame.content, client_id=frame.client_id
@@ -129,10 +146,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await database_sync_to_async(services.message_delete)(
                 room=self.room, user=self.user, message_id=frame.message_id
             )
-        elif isinstance(frame, protocol.Typing):
-            await broadcast.send_room_frame(group, protocol.typing(self.username), skip_user_id=self.user.pk)
-        elif isinstance(frame, protocol.StopTyping):
-            await broadcast.send_room_frame(group, protocol.stop_typing(self.username), skip_user_id=self.user.pk)
+
+    async def relay_typing(self, typing: bool) -> None:
+        """Tell the others; clients that send a frame per keystroke (the tutorial's) are
+        throttled by dropping the extra frames silently: typing is best-effort."""
+        now = time.monotonic()
+        if typing and self.typing and now - self.typing_relayed_at < settings.CHARLA_TYPING_INTERVAL:
+            return
+        if not typing and not self.typing:
+            return
+        self.typing, self.typing_relayed_at = typing, now
+        frame = protocol.typing(self.username) if typing else protocol.stop_typing(self.username)
+        await broadcast.send_room_frame(self.room.group_name, frame, skip_user_id=self.user.pk)
 
     async def send_error(self, message: str, code: str, client_id: str | None = None) -> None:
         await self.send(text_data=protocol.encode(protocol.error(message, code, client_id)))
@@ -169,6 +194,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
             for frame in frames:
                 await self.send(text_data=protocol.encode(frame))
+
+    async def room_resync(self, event):
+        """The watchdog saw this socket fall behind: re-join the room's group (Redis may have
+        lost it) and send what was missed."""
+        await self.channel_layer.group_add(self.room.group_name, self.channel_name)
+        await self.fill_gap()
+
+    async def session_ended(self, event):
+        """The session that opened this socket logged out."""
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def room_member_removed(self, event):
         """The user lost access to this room: stop receiving at once."""

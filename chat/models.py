@@ -65,7 +65,17 @@ class Room(models.Model):
     @property
     def group_name(self) -> str:
         """The channel-layer group of this room's open sockets."""
-        return f"chat.room.{self.pk}"
+        return self.group_name_for(self.pk)
+
+    @staticmethod
+    def group_name_for(room_id: int) -> str:
+        return f"chat.room.{room_id}"
+
+    def usuarios_conectados(self) -> int:
+        """How many users are online in this room now (the tutorial's method, made real)."""
+        from chat.presence import online_usernames
+
+        return len(online_usernames(self.pk))
 
 
 class Membership(models.Model):

@@ -1,9 +1,9 @@
 """Who is online in each room: counted per user (not per tab), shared across processes through Redis.
 
-Without REDIS_URL one process serves everyone, and an in-process registry is enough.
+Without REDIS_URL one process serves everyone, and one in-process registry is enough.
 With Redis, each open socket is an entry with an expiry that its process refreshes;
-a crashed process's entries lapse after PRESENCE_TTL seconds instead of staying online
-forever (channels#293).
+a crashed process's entries lapse after CHARLA_PRESENCE_TTL seconds instead of staying
+online forever (channels#293), and the watchdog announces their leave once.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from collections import defaultdict
 
 from django.conf import settings
 
-PRESENCE_TTL = 60
-REFRESH_EVERY = 20
+
+def ttl() -> float:
+    return settings.CHARLA_PRESENCE_TTL
 
 
 class LocalPresence:
@@ -45,7 +46,11 @@ class LocalPresence:
 
     async def online(self, room_id: int) -> list[str]:
         """Usernames online in the room, sorted."""
-        return sorted({next(iter(s.values())) for s in self._rooms.get(room_id, {}).values() if s})
+        return sorted({next(iter(s.values())) for s in list(self._rooms.get(room_id, {}).values()) if s})
+
+    async def sweep(self, room_id: int) -> list[str]:
+        """Users whose every socket lapsed; in one process, sockets never lapse."""
+        return []
 
 
 # KEYS: user's sockets zset, room's users zset, room's names hash.
@@ -74,6 +79,20 @@ return 0
 """
 
 
+# KEYS: the room's users zset and names hash. ARGV: now. Removes and returns the names of
+# users whose every socket lapsed (their process died): each is reported to one caller only.
+_SWEEP = """
+local lapsed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if #lapsed == 0 then return {} end
+redis.call('ZREM', KEYS[1], unpack(lapsed))
+local names = redis.call('HMGET', KEYS[2], unpack(lapsed))
+redis.call('HDEL', KEYS[2], unpack(lapsed))
+local result = {}
+for i, name in ipairs(names) do if name then table.insert(result, name) end end
+return result
+"""
+
+
 class RedisPresence:
     """Presence shared by every process through Redis, with expiring entries."""
 
@@ -83,8 +102,12 @@ class RedisPresence:
         self._redis = aioredis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
         self._join = self._redis.register_script(_JOIN)
         self._leave = self._redis.register_script(_LEAVE)
+        self._sweep = self._redis.register_script(_SWEEP)
         self._local: dict[tuple[int, int, str], str] = {}
         self._refresher: asyncio.Task | None = None
+
+    async def close(self) -> None:
+        await self._redis.aclose()
 
     @staticmethod
     def _keys(room_id: int, user_id: int) -> list[str]:
@@ -96,7 +119,7 @@ class RedisPresence:
         if self._refresher is None or self._refresher.done():
             self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever())
         now = time.time()
-        args = [channel, user_id, username, now, now + PRESENCE_TTL, PRESENCE_TTL * 2]
+        args = [channel, user_id, username, now, now + ttl(), int(ttl() * 2) + 1]
         return bool(await self._join(keys=self._keys(room_id, user_id), args=args))
 
     async def leave(self, room_id: int, user_id: int, channel: str) -> bool:
@@ -111,32 +134,56 @@ class RedisPresence:
         names = await self._redis.hmget(names_key, user_ids)
         return sorted(n.decode() for n in names if n is not None)
 
+    async def sweep(self, room_id: int) -> list[str]:
+        """Remove and return the users whose every socket lapsed (a crashed process's users)."""
+        _, users_key, names_key = self._keys(room_id, 0)
+        names = await self._sweep(keys=[users_key, names_key], args=[time.time()])
+        return sorted(n.decode() for n in names)
+
     async def _refresh_forever(self) -> None:
         """Keep this process's sockets alive in Redis; entries of a dead process lapse."""
         while self._local:
-            await asyncio.sleep(REFRESH_EVERY)
-            expires = time.time() + PRESENCE_TTL
+            await asyncio.sleep(ttl() / 3)
+            expires = time.time() + ttl()
             async with self._redis.pipeline(transaction=False) as pipe:
                 for room_id, user_id, channel in list(self._local):
                     user_key, users_key, names_key = self._keys(room_id, user_id)
                     pipe.zadd(user_key, {channel: expires})
                     pipe.zadd(users_key, {user_id: expires})
                     for key in (user_key, users_key, names_key):
-                        pipe.expire(key, PRESENCE_TTL * 2)
+                        pipe.expire(key, int(ttl() * 2) + 1)
                 try:
                     await pipe.execute()
                 except Exception:  # Redis briefly away: try again next round.
                     continue
 
 
-_registries: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+local_presence = LocalPresence()
+_redis_registries: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def get_presence() -> LocalPresence | RedisPresence:
-    """The presence registry of the running event loop (Redis clients belong to one loop)."""
+    """The registry: the process's own without Redis, else one per event loop (Redis clients belong to one loop)."""
+    if not settings.REDIS_URL:
+        return local_presence
     loop = asyncio.get_running_loop()
-    registry = _registries.get(loop)
+    registry = _redis_registries.get(loop)
     if registry is None:
-        registry = RedisPresence(settings.REDIS_URL) if settings.REDIS_URL else LocalPresence()
-        _registries[loop] = registry
+        registry = _redis_registries[loop] = RedisPresence(settings.REDIS_URL)
     return registry
+
+
+def online_usernames(room_id: int) -> list[str]:
+    """Who is online in a room, from synchronous code (views, commands, the model)."""
+    from asgiref.sync import async_to_sync
+
+    async def read() -> list[str]:
+        if not settings.REDIS_URL:
+            return await local_presence.online(room_id)
+        presence = RedisPresence(settings.REDIS_URL)
+        try:
+            return await presence.online(room_id)
+        finally:
+            await presence.close()
+
+    return async_to_sync(read)()

@@ -135,6 +135,14 @@ else:
 # Charla's own limits.
 CHARLA_MESSAGE_MAX_CHARS = env.int("CHARLA_MESSAGE_MAX_CHARS", default=4000)
 CHARLA_FRAME_MAX_BYTES = env.int("CHARLA_FRAME_MAX_BYTES", default=64 * 1024)
+# Writes (sends, edits, deletions) per user: "30/10s", "100/m", or "off" (benchmarks).
+CHARLA_SEND_RATE = env.str("CHARLA_SEND_RATE", default="30/10s")
+# How often each process checks that its sockets missed nothing (seconds).
+CHARLA_WATCH_INTERVAL = env.float("CHARLA_WATCH_INTERVAL", default=5.0)
+# A crashed process's users drop out of presence after this many seconds.
+CHARLA_PRESENCE_TTL = env.float("CHARLA_PRESENCE_TTL", default=30.0)
+# A socket's typing frames are relayed at most this often (seconds); the rest are dropped.
+CHARLA_TYPING_INTERVAL = 2.0
 CHARLA_HISTORY_SIZE = 50
 CHARLA_RESUME_MAX = 500
 CHARLA_PAGE_MAX = 100

@@ -82,8 +82,11 @@ def _fast_password_hashing(request, settings):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_channel_layer():
-    """Each test gets its own in-memory channel layer (no groups left over from another test)."""
+def _fresh_channel_layer(monkeypatch):
+    """Each test gets its own in-memory channel layer and presence (nothing left over from another test)."""
+    from chat import presence
+
+    monkeypatch.setattr(presence, "local_presence", presence.LocalPresence())
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()

@@ -47,7 +47,7 @@ def test_message_and_typing_cross_processes_through_redis(charla_servers, redis_
 
 
 def test_every_message_arrives_once_in_order_across_processes(charla_servers, redis_url, ana, luis, general):
-    one, two = charla_servers(2, redis_url=redis_url)
+    one, two = charla_servers(2, redis_url=redis_url, CHARLA_SEND_RATE="off")
     connect_a, connect_b = one.connect(ana, "general"), two.connect(luis, "general")
     count = 60
 

@@ -1,0 +1,51 @@
+"""The per-user limit on sends, edits and deletions (CHARLA_SEND_RATE), shared across processes through Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import weakref
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smh])\s*$")
+
+
+def parse_rate(text: str) -> RateLimitItemPerSecond | None:
+    """'30/10s' (30 per 10 seconds), '100/m', '1000/h', or 'off' (None)."""
+    if text.strip().lower() == "off":
+        return None
+    match = _RATE.match(text)
+    if not match or int(match[1]) == 0:
+        raise ImproperlyConfigured(f"CHARLA_SEND_RATE must look like '30/10s', '100/m' or 'off', not {text!r}.")
+    return RateLimitItemPerSecond(int(match[1]), int(match[2] or 1) * _UNITS[match[3]])
+
+
+_limiters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _limiter() -> MovingWindowRateLimiter:
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        if settings.REDIS_URL:
+            storage = RedisStorage(
+                "async+" + settings.REDIS_URL, implementation="redispy", key_prefix="charla:ratelimit"
+            )
+        else:
+            storage = MemoryStorage()
+        limiter = _limiters[loop] = MovingWindowRateLimiter(storage)
+    return limiter
+
+
+async def allow_write(user_id: int) -> bool:
+    """Count one write by the user; False when over the limit (the write must be refused)."""
+    rate = parse_rate(settings.CHARLA_SEND_RATE)
+    if rate is None:
+        return True
+    return await _limiter().hit(rate, "write", str(user_id))
