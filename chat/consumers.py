@@ -135,9 +135,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 room=self.room, author=self.user, content=frame.content, client_id=frame.client_id
             )
             if not created:
-                # A retried send: only this socket needs the echo it missed.
-                payload = await database_sync_to_async(protocol.message_payload)(message)
-                await self.send(text_data=protocol.encode(protocol.message_sent(payload)))
+                # A retried send: only this socket needs the echo it missed. Never ahead of
+                # the socket's cursor, or the client would skip the events before it.
+                if message.seq > self.cursor:
+                    await self.fill_gap()
+                else:
+                    payload = await database_sync_to_async(protocol.message_payload)(message)
+                    await self.send(text_data=protocol.encode(protocol.message_sent(payload)))
         elif isinstance(frame, protocol.EditMessage):
             await database_sync_to_async(services.message_edit)(
                 room=self.room, user=self.user, message_id=frame.message_id, content=frame.content

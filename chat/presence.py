@@ -9,11 +9,14 @@ online forever (channels#293), and the watchdog announces their leave once.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import weakref
 from collections import defaultdict
 
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 
 def ttl() -> float:
@@ -107,6 +110,8 @@ class RedisPresence:
         self._refresher: asyncio.Task | None = None
 
     async def close(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
         await self._redis.aclose()
 
     @staticmethod
@@ -140,22 +145,26 @@ class RedisPresence:
         names = await self._sweep(keys=[users_key, names_key], args=[time.time()])
         return sorted(n.decode() for n in names)
 
+    async def refresh(self) -> None:
+        """Push back the expiry of this process's sockets (and their users) in Redis."""
+        expires = time.time() + ttl()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for room_id, user_id, channel in list(self._local):
+                user_key, users_key, names_key = self._keys(room_id, user_id)
+                pipe.zadd(user_key, {channel: expires})
+                pipe.zadd(users_key, {user_id: expires})
+                for key in (user_key, users_key, names_key):
+                    pipe.expire(key, int(ttl() * 2) + 1)
+            await pipe.execute()
+
     async def _refresh_forever(self) -> None:
         """Keep this process's sockets alive in Redis; entries of a dead process lapse."""
         while self._local:
             await asyncio.sleep(ttl() / 3)
-            expires = time.time() + ttl()
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for room_id, user_id, channel in list(self._local):
-                    user_key, users_key, names_key = self._keys(room_id, user_id)
-                    pipe.zadd(user_key, {channel: expires})
-                    pipe.zadd(users_key, {user_id: expires})
-                    for key in (user_key, users_key, names_key):
-                        pipe.expire(key, int(ttl() * 2) + 1)
-                try:
-                    await pipe.execute()
-                except Exception:  # Redis briefly away: try again next round.
-                    continue
+            try:
+                await self.refresh()
+            except Exception:  # Redis briefly away: try again next round.
+                logger.warning("presence refresh failed", exc_info=True)
 
 
 local_presence = LocalPresence()

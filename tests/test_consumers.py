@@ -5,6 +5,7 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings as settings_module
 
 from chat import broadcast, protocol, services
 from chat.models import Message
@@ -330,3 +331,71 @@ async def test_error_language_follows_the_language_cookie(ws_connect, ana, gener
     await connected_and_settled(a)
     await a.send_to(text_data="{oops")
     assert (await receive(a))["error"] == "JSON inválido."
+
+
+async def test_typing_on_every_keystroke_is_relayed_once_and_never_answered(ws_connect, ana, luis, general):
+    """The tutorial's client sends `escribiendo` per keystroke: extra frames are dropped silently."""
+    a, *_ = await ws_connect(ana, "general-chat")
+    await connected_and_settled(a)
+    b, *_ = await ws_connect(luis, "general-chat")
+    await connected_and_settled(b)
+    await receive_until(a, "usuarios_conectados")
+    for _ in range(20):
+        await send(a, {"type": "escribiendo"})
+    await send(a, {"type": "dejar_escribir"})
+    await send(a, {"type": "dejar_escribir"})
+    assert await receive(b) == {"type": "escribiendo", "username": "ana"}
+    assert await receive(b) == {"type": "dejar_escribir", "username": "ana"}
+    assert await b.receive_nothing(timeout=0.3)
+    assert await a.receive_nothing(timeout=0.1), "the typist gets no error for typing too often"
+
+
+async def test_writes_over_the_rate_limit_are_refused_and_others_keep_sending(ws_connect, ana, luis, general, settings):
+    settings.CHARLA_SEND_RATE = "3/10s"
+    a, *_ = await ws_connect(ana, "general-chat")
+    await connected_and_settled(a)
+    b, *_ = await ws_connect(luis, "general-chat")
+    await connected_and_settled(b)
+    await receive_until(a, "usuarios_conectados")
+    for i in range(3):
+        await send(a, {"type": "mensaje", "mensaje": f"ok {i}"})
+        await receive_until(a, "mensaje")
+    await send(a, {"type": "mensaje", "mensaje": "one too many", "client_id": "over"})
+    error = await receive(a)
+    assert (error["code"], error["client_id"]) == ("rate_limited", "over")
+    await send(b, {"type": "mensaje", "mensaje": "luis is not limited by ana"})
+    assert (await receive_until(a, "mensaje"))["mensaje"]["autor"] == "luis"
+    contents = await sync_to_async(lambda: list(Message.objects.values_list("content", flat=True)))()
+    assert "one too many" not in contents and len(contents) == 4
+
+
+async def test_logging_out_closes_that_sessions_sockets_only(ws_connect, ana, general):
+    from django.test import Client
+
+    def logged_in_client():
+        client = Client()
+        client.force_login(ana)
+        return client
+
+    leaving = await sync_to_async(logged_in_client)()
+    staying = await sync_to_async(logged_in_client)()
+    name = settings_module.SESSION_COOKIE_NAME
+    a, *_ = await ws_connect(None, "general-chat", cookies={name: leaving.cookies[name].value})
+    await connected_and_settled(a)
+    other, *_ = await ws_connect(None, "general-chat", cookies={name: staying.cookies[name].value})
+    await connected_and_settled(other)
+    await sync_to_async(leaving.post)("/accounts/logout/")
+    assert await a.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+    await send(other, {"type": "mensaje", "mensaje": "still logged in elsewhere"})
+    assert (await receive_until(other, "mensaje"))["mensaje"]["contenido"] == "still logged in elsewhere"
+
+
+async def test_room_reports_how_many_are_online(ws_connect, ana, luis, general):
+    a, *_ = await ws_connect(ana, "general-chat")
+    await connected_and_settled(a)
+    b, *_ = await ws_connect(luis, "general-chat")
+    await connected_and_settled(b)
+    assert await sync_to_async(general.usuarios_conectados)() == 2
+    await b.disconnect()
+    await receive_until(a, "usuario_salio")
+    assert await sync_to_async(general.usuarios_conectados)() == 1

@@ -1,0 +1,48 @@
+"""The watchdog notices sockets the channel layer left behind and makes them whole."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+
+from chat import services
+from chat.watchdog import get_watchdog
+from tests.wsutil import connected_and_settled, receive, receive_until, send
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def general(ana):
+    return services.room_create(creator=ana, name="general")
+
+
+async def test_socket_that_lost_its_group_gets_back_what_it_missed_and_rejoins(ws_connect, ana, luis, general):
+    a, *_ = await ws_connect(ana, "general")
+    await connected_and_settled(a)
+    # As after a Redis restart: the socket silently stops being in the room's group.
+    layer = get_channel_layer()
+    await layer.group_discard(general.group_name, next(iter(layer.channels)))
+    await sync_to_async(services.room_open)(user=luis, name="general")
+    await sync_to_async(services.message_send)(room=general, author=luis, content="said into the void")
+    assert await a.receive_nothing(timeout=0.3)
+
+    watchdog = get_watchdog()
+    await watchdog.tick()  # notes what is committed now
+    await watchdog.tick()  # a tick later the socket is still behind: resync
+    assert (await receive(a))["mensaje"]["contenido"] == "said into the void"
+
+    b, *_ = await ws_connect(luis, "general")
+    await connected_and_settled(b)
+    await send(b, {"type": "mensaje", "mensaje": "and heard live again"})
+    assert (await receive_until(a, "mensaje"))["mensaje"]["contenido"] == "and heard live again"
+
+
+async def test_sockets_that_are_up_to_date_are_left_alone(ws_connect, ana, general):
+    a, *_ = await ws_connect(ana, "general")
+    await connected_and_settled(a)
+    await send(a, {"type": "mensaje", "mensaje": "hola"})
+    await receive(a)
+    watchdog = get_watchdog()
+    await watchdog.tick()
+    await watchdog.tick()
+    assert await a.receive_nothing(timeout=0.3)
