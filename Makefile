@@ -4,6 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# A client that stops reading answers no ping: Daphne drops it after interval + timeout,
+# which bounds what the server buffers for it (it resumes from the database).
+DAPHNE_FLAGS ?= --ping-interval 5 --ping-timeout 10
 # The PostgreSQL pass of the suite; override to point at another server.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/charla
 
@@ -21,7 +24,7 @@ run: install
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py load_demo
 	@echo "Charla on http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) $(DAPHNE_FLAGS) config.asgi:application
 
 # Debian's Chromium for the browser tests; installed when missing and we are allowed to.
 browser:

@@ -204,8 +204,10 @@ def charla_servers(transactional_db, static_root, tmp_path):
         pytest.fail("server-process tests run in the PostgreSQL pass only")
     stack = []
 
-    def start(count: int = 1, *, redis_url: str | None = None, **extra_env: str):
-        context = servers(count, redis_url=redis_url, static_root=static_root, log_dir=tmp_path, **extra_env)
+    def start(count: int = 1, *, redis_url: str | None = None, daphne_args=(), **extra_env: str):
+        context = servers(
+            count, redis_url=redis_url, static_root=static_root, log_dir=tmp_path, daphne_args=daphne_args, **extra_env
+        )
         stack.append(context)
         return context.__enter__()
 

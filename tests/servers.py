@@ -59,10 +59,18 @@ class Server:
     proc: subprocess.Popen
     log: Path
     env: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()
 
     def restart(self) -> None:
         """Start the process again on the same port (after stop())."""
-        self.proc = start_server(self.env, self.log.parent, port=self.port).proc
+        self.proc = start_server(self.env, self.log.parent, port=self.port, args=self.args).proc
+
+    def rss_bytes(self) -> int:
+        """The server process's resident memory."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS")
 
     @property
     def http(self) -> str:
@@ -91,12 +99,12 @@ class Server:
                 self.proc.wait()
 
 
-def start_server(env: dict[str, str], log_dir: Path, port: int | None = None) -> Server:
+def start_server(env: dict[str, str], log_dir: Path, port: int | None = None, args=()) -> Server:
     port = port or free_port()
     log = log_dir / f"daphne-{port}.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), *args, "config.asgi:application"],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -106,7 +114,7 @@ def start_server(env: dict[str, str], log_dir: Path, port: int | None = None) ->
         wait_for_port(port, timeout=30, proc=proc)
     except Exception as exc:
         raise RuntimeError(f"Charla did not start: {exc}\n{log.read_text()}") from None
-    return Server(port=port, proc=proc, log=log, env=env)
+    return Server(port=port, proc=proc, log=log, env=env, args=tuple(args))
 
 
 async def recv_frame(ws, frame_type: str, timeout: float = 10) -> dict:
@@ -121,11 +129,12 @@ async def recv_frame(ws, frame_type: str, timeout: float = 10) -> dict:
 
 
 @contextlib.contextmanager
-def servers(count: int, *, redis_url: str | None, static_root: str, log_dir: Path, **extra_env: str):
+def servers(count: int, *, redis_url: str | None, static_root: str, log_dir: Path, daphne_args=(), **extra_env: str):
     started: list[Server] = []
     try:
         for _ in range(count):
-            started.append(start_server(server_env(redis_url=redis_url, static_root=static_root, **extra_env), log_dir))
+            env = server_env(redis_url=redis_url, static_root=static_root, **extra_env)
+            started.append(start_server(env, log_dir, args=daphne_args))
         yield started
     finally:
         for server in started:
