@@ -55,6 +55,13 @@ def parse_after(scope) -> tuple[int | None, bool]:
     return int(value), False
 
 
+class NotFoundConsumer(AsyncWebsocketConsumer):
+    """Refuses sockets to any other path."""
+
+    async def connect(self):
+        await self.close(code=CLOSE_NOT_FOUND)
+
+
 class ChatConsumer(AsyncWebsocketConsumer):
     """One browser tab in one room."""
 

@@ -7,4 +7,6 @@ from chat.models import ROOM_NAME_PATTERN
 
 websocket_urlpatterns = [
     re_path(rf"^ws/chat/(?P<room_name>{ROOM_NAME_PATTERN})/$", consumers.ChatConsumer.as_asgi()),
+    # Anything else (an invalid room name, a probe) is refused cleanly, not with a crash.
+    re_path(r"", consumers.NotFoundConsumer.as_asgi()),
 ]

@@ -399,3 +399,12 @@ async def test_room_reports_how_many_are_online(ws_connect, ana, luis, general):
     await b.disconnect()
     await receive_until(a, "usuario_salio")
     assert await sync_to_async(general.usuarios_conectados)() == 1
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["bad%20name", "%3Cscript%3E", "a" * 51, "..%2F..%2Fadmin", "ñandú", ""],
+)
+async def test_invalid_room_names_are_refused_at_the_handshake(ws_connect, ana, general, path):
+    _, connected, code = await ws_connect(ana, path)
+    assert not connected and code == 4404
