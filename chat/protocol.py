@@ -112,7 +112,10 @@ def _content(data: dict) -> str:
 
 
 def is_storable_text(text: str) -> bool:
-    """False for text with lone surrogates (half an emoji cut by a UTF-16 slice), which no database stores."""
+    """False for text no database column takes: lone surrogates (half an emoji cut by a
+    UTF-16 slice), and NUL characters (PostgreSQL text refuses them)."""
+    if "\x00" in text:
+        return False
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

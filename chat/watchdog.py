@@ -16,6 +16,7 @@ import weakref
 from collections import defaultdict
 
 from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.conf import settings
 
@@ -66,19 +67,32 @@ class Watchdog:
         layer = get_channel_layer()
         for room_id in room_ids:
             committed_a_tick_ago = self._last_seen.get(room_id)
-            if committed_a_tick_ago is not None:
-                for consumer in list(self._sockets.get(room_id, ())):
-                    if consumer.cursor < committed_a_tick_ago:
-                        await layer.send(consumer.channel_name, {"type": RESYNC})
             self._last_seen[room_id] = counters.get(room_id, 0)
-        presence = get_presence()
+            if committed_a_tick_ago is None:
+                continue
+            for consumer in list(self._sockets.get(room_id, ())):
+                if consumer.cursor < committed_a_tick_ago:
+                    try:
+                        await layer.send(consumer.channel_name, {"type": RESYNC})
+                    except ChannelFull:
+                        # Its queue is full of events still to handle: those will reveal the
+                        # gap, or the next tick asks again. The other sockets come first.
+                        continue
         for room_id in room_ids:
-            lapsed = await presence.sweep(room_id)
-            if lapsed:
-                group = Room.group_name_for(room_id)
-                for username in lapsed:
-                    await broadcast.send_room_frame(group, protocol.user_left(username))
-                await broadcast.send_room_frame(group, protocol.online_users(await presence.online(room_id)))
+            try:
+                await self.sweep_presence(room_id)
+            except Exception:  # one room's failure must not keep the others stale
+                logger.warning("presence sweep of room %s failed", room_id, exc_info=True)
+
+    async def sweep_presence(self, room_id: int) -> None:
+        """Announce, once, the users of a crashed process whose presence lapsed."""
+        presence = get_presence()
+        lapsed = await presence.sweep(room_id)
+        if lapsed:
+            group = Room.group_name_for(room_id)
+            for username in lapsed:
+                await broadcast.send_room_frame(group, protocol.user_left(username))
+            await broadcast.send_room_frame(group, protocol.online_users(await presence.online(room_id)))
 
 
 def _room_counters(room_ids: list[int]) -> dict[int, int]:

@@ -1,0 +1,232 @@
+"""The delivery promise survives faults: a server killed with SIGKILL, Redis restarted, a layer over capacity.
+
+Real Daphne processes share the test database and a Redis; model clients
+(tests.clients.ResumingClient) resume after their cursor on whichever server accepts
+them and send again whatever they never saw stored. At the end every client's view
+must equal the database: every message, in room order, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+import websockets
+from django.conf import settings
+
+from chat import services
+from tests.clients import ResumingClient, room_counter, room_truth, room_truth_async, stored_client_ids
+from tests.conftest import ORIGIN, free_port, need, session_cookie, wait_for_port
+from tests.servers import recv_frame
+
+pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
+
+ROOM = "general"
+FAST = {"CHARLA_SEND_RATE": "off", "CHARLA_WATCH_INTERVAL": "1", "CHARLA_PRESENCE_TTL": "3"}
+SEND_EVERY = 0.03  # seconds between one sender's messages: a few per 100 ms
+
+
+class RestartableRedis:
+    """A private redis-server that can be stopped and started again on the same port."""
+
+    def __init__(self, binary: str):
+        self.binary = binary
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, timeout=10, proc=self.proc)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def restartable_redis():
+    binary = shutil.which("redis-server")
+    if binary is None:
+        need("redis-server", "the binary is not installed (apt-get install redis-server)")
+    redis = RestartableRedis(binary)
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+@pytest.fixture
+def cookies(make_user):
+    """Three members of ROOM and their session cookies (made here: the ORM is synchronous)."""
+    users = [make_user(name) for name in ("ana", "luis", "eva")]
+    services.room_create(creator=users[0], name=ROOM)
+    for user in users[1:]:
+        services.room_open(user=user, name=ROOM)
+    return {user.username: session_cookie(user) for user in users}
+
+
+def open_socket(server, cookie: str, query: str = ""):
+    return websockets.connect(
+        server.ws_url(ROOM, query),
+        origin=ORIGIN + f":{server.port}",
+        additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"},
+        open_timeout=10,
+    )
+
+
+async def send_until(client: ResumingClient, stop: asyncio.Event) -> None:
+    """Send a few messages every 100 ms, each with its own client_id, until told to stop."""
+    number = 0
+    while not stop.is_set():
+        await client.send(f"{client.name} {number}", f"{ROOM}-{client.name}-{number}")
+        number += 1
+        await asyncio.sleep(SEND_EVERY)
+
+
+async def converge(clients: list[ResumingClient], *, within: float) -> None:
+    """Wait (at most `within` seconds) until every client is connected, saw every send of its own
+    stored, and shows the room as the database holds it; the assertions afterwards say what is wrong."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        truth = await room_truth_async(ROOM)
+        if all(c.connected and not c.unacknowledged and c.log.view() == truth for c in clients):
+            await asyncio.sleep(1.5)  # a frame delivered twice would arrive now
+            return
+        await asyncio.sleep(0.2)
+
+
+def assert_every_client_has_the_room(clients: list[ResumingClient]) -> None:
+    truth = room_truth(ROOM)
+    for client in clients:
+        assert client.log.violations == [], client.log.report()
+        assert client.log.view() == truth, f"{client.name} differs from the database:\n{client.log.report()}"
+        assert client.log.cursor == room_counter(ROOM)
+        assert client.unacknowledged == [], f"{client.name}: sends never stored"
+    stored = stored_client_ids(ROOM)
+    attempted = set().union(*(c.attempted for c in clients))
+    assert {c: n for c, n in stored.items() if n != 1} == {}, "a client_id stored twice"
+    assert attempted == set(stored), "an attempted send was never stored, or a stored one never attempted"
+
+
+def run(scenario, *, within: float):
+    async def bounded():
+        async with asyncio.timeout(within):
+            return await scenario()
+
+    return asyncio.run(bounded())
+
+
+def test_kill_9_of_one_server_loses_nothing(charla_servers, redis_url, cookies):
+    one, two = charla_servers(2, redis_url=redis_url, **FAST)
+
+    async def scenario():
+        clients = [ResumingClient(name, cookie, ROOM, [one, two]) for name, cookie in cookies.items()]
+        for client, server in zip(clients, (one, two, one), strict=True):
+            await client.start(server)
+        stop = asyncio.Event()
+        senders = [asyncio.create_task(send_until(c, stop)) for c in clients]
+        try:
+            await asyncio.sleep(1.5)
+            await asyncio.to_thread(one.stop, signal.SIGKILL)
+            await asyncio.sleep(2.5)
+        finally:
+            stop.set()
+            await asyncio.gather(*senders)
+        await converge(clients, within=30)
+        for client in clients:
+            await client.close()
+        return clients
+
+    clients = run(scenario, within=90)
+    assert_every_client_has_the_room(clients)
+    assert clients[0].server is two and clients[2].server is two, "the killed server's clients moved over"
+    assert all(len(c.attempted) > 20 for c in clients)
+
+
+def test_killed_servers_users_drop_out_of_presence(charla_servers, redis_url, cookies):
+    one, two = charla_servers(2, redis_url=redis_url, **FAST)
+
+    async def scenario():
+        async with open_socket(one, cookies["ana"]) as ana, open_socket(two, cookies["luis"]) as luis:
+            await recv_frame(ana, "historial")
+            await recv_frame(luis, "historial")
+            async with asyncio.timeout(10):
+                while (await recv_frame(ana, "usuarios_conectados"))["usuarios"] != ["ana", "luis"]:
+                    pass
+            await asyncio.to_thread(two.stop, signal.SIGKILL)
+            # The TTL is 3 s and the watchdog looks every second; 20 s is generous.
+            assert await recv_frame(ana, "usuario_salio", timeout=20) == {"type": "usuario_salio", "username": "luis"}
+            online = await recv_frame(ana, "usuarios_conectados", timeout=5)
+            assert online["usuarios"] == ["ana"] and online["total"] == 1
+
+    run(scenario, within=40)
+
+
+def test_redis_restart_mid_traffic_loses_nothing(restartable_redis, charla_servers, cookies):
+    one, two = charla_servers(2, redis_url=restartable_redis.url, **FAST)
+
+    async def scenario():
+        clients = [ResumingClient(name, cookie, ROOM, [one, two]) for name, cookie in cookies.items()]
+        for client, server in zip(clients, (one, two, one), strict=True):
+            await client.start(server)
+        stop = asyncio.Event()
+        senders = [asyncio.create_task(send_until(c, stop)) for c in clients]
+        try:
+            await asyncio.sleep(1.5)
+            await asyncio.to_thread(restartable_redis.stop, signal.SIGKILL)
+            await asyncio.sleep(1)
+            await asyncio.to_thread(restartable_redis.start)
+            await asyncio.sleep(3)
+        finally:
+            stop.set()
+            await asyncio.gather(*senders)
+        await converge(clients, within=30)
+        for client in clients:
+            await client.close()
+        return clients
+
+    clients = run(scenario, within=60)
+    assert_every_client_has_the_room(clients)
+
+
+def test_burst_larger_than_layer_capacity_loses_nothing(charla_servers, redis_url, cookies):
+    """300 messages as fast as two clients can send them, through channels that hold 5.
+
+    One sender alone never overflows its socket's channel: its consumer forwards one event
+    per frame it handles. Two senders in one process do: each consumer is sent two events
+    per frame it handles, and the layer drops the rest (the sockets fill the gaps)."""
+    one, two = charla_servers(2, redis_url=redis_url, CHARLA_CHANNEL_CAPACITY="5", **FAST)
+    burst = 300
+
+    async def scenario():
+        senders = [ResumingClient(name, cookies[name], ROOM, [one]) for name in ("ana", "eva")]
+        reader = ResumingClient("luis", cookies["luis"], ROOM, [two], max_queue=16)
+        for sender in senders:
+            await sender.start(one)
+        await reader.start(two, read_after=1.0)  # reads nothing for a second: the server must hold on
+
+        async def blast(sender):
+            for number in range(burst // 2):
+                await sender.send(f"{sender.name} {number}", f"{ROOM}-{sender.name}-{number}")
+
+        await asyncio.gather(*(blast(s) for s in senders))
+        await converge([*senders, reader], within=40)
+        for client in (*senders, reader):
+            await client.close()
+        return [*senders, reader]
+
+    clients = run(scenario, within=60)
+    assert len(room_truth(ROOM)) == burst
+    assert_every_client_has_the_room(clients)
