@@ -135,6 +135,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if isinstance(frame, protocol.Typing | protocol.StopTyping):
             await self.relay_typing(isinstance(frame, protocol.Typing))
             return
+        if isinstance(frame, protocol.MarkRead):  # not a write others see: no rate limit
+            await database_sync_to_async(services.room_mark_read)(room=self.room, user=self.user, seq=frame.seq)
+            return
         if not await ratelimit.allow_write(self.user.pk):
             raise ActionError(_("You are sending too fast; wait a moment."), "rate_limited")
         if isinstance(frame, protocol.SendMessage):

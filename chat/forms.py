@@ -13,6 +13,13 @@ class SignUpForm(UserCreationForm):
         model = get_user_model()
         fields = ("username",)
 
+    def clean_username(self):
+        from notifications.signals import validate_username
+
+        username = super().clean_username()
+        validate_username(username)
+        return username
+
 
 class RoomForm(forms.Form):
     name = forms.CharField(

@@ -4,7 +4,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -34,6 +35,30 @@ class RoomQuerySet(models.QuerySet):
 
     def public(self) -> "RoomQuerySet":
         return self.filter(is_private=False)
+
+    def with_unread(self, user) -> "RoomQuerySet":
+        """Annotate `unread` (others' messages after the user's read cursor) and `mentions` (unread mentions)."""
+        from notifications.models import Notification
+
+        last_read = Membership.objects.filter(room=OuterRef("pk"), user=user).values("last_read_seq")[:1]
+        unread = (
+            Message.objects.filter(room=OuterRef("pk"), seq__gt=OuterRef("my_last_read"), deleted=False)
+            .exclude(author=user)
+            .values("room")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        mentions = (
+            Notification.objects.filter(room=OuterRef("pk"), recipient=user, kind="mention", read_at__isnull=True)
+            .values("room")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return self.annotate(
+            my_last_read=Coalesce(Subquery(last_read), 0),
+            unread=Coalesce(Subquery(unread), 0),
+            mentions=Coalesce(Subquery(mentions), 0),
+        )
 
 
 class Room(models.Model):

@@ -60,7 +60,14 @@ class StopTyping:
     pass
 
 
-ClientFrame = SendMessage | EditMessage | DeleteMessage | Typing | StopTyping
+@dataclass(frozen=True)
+class MarkRead:
+    """`leido`: the client has shown the room up to event `seq`."""
+
+    seq: int
+
+
+ClientFrame = SendMessage | EditMessage | DeleteMessage | Typing | StopTyping | MarkRead
 
 
 def parse_client_frame(text: str) -> ClientFrame:
@@ -91,6 +98,8 @@ def parse_client_frame(text: str) -> ClientFrame:
         return EditMessage(message_id=_message_id(data), content=_content(data))
     if frame_type == "eliminar":
         return DeleteMessage(message_id=_message_id(data))
+    if frame_type == "leido":
+        return parse_mark_read(data)
     raise ProtocolError(_("Unknown message type."), "unknown_type")
 
 
@@ -208,3 +217,73 @@ def error(message: str, code: str, client_id: str | None = None) -> dict:
 def encode(frame: dict) -> str:
     """Serialize a frame once, compactly, keeping non-ASCII text as it is."""
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+# The read cursor (chat socket, client -> server).
+
+
+def parse_mark_read(data: dict) -> MarkRead:
+    seq = data.get("seq")
+    if type(seq) is not int or seq < 0:
+        raise ProtocolError(_("Invalid sequence number."), "invalid_field")
+    return MarkRead(seq=seq)
+
+
+# The notifications socket (/ws/notifications/), server -> client.
+
+PRIORITY_TO_WIRE = {"high": "alta", "normal": "normal", "low": "baja"}
+PRIORITY_FROM_WIRE = {wire: stored for stored, wire in PRIORITY_TO_WIRE.items()}
+
+
+def notification_payload(notification) -> dict[str, Any]:
+    """A stored notification as the notifications socket and page carry it."""
+    kind = notification.kind
+    frame = {
+        "type": "notificacion" if kind == "announcement" else "notificacion_personal",
+        "id": notification.pk,
+        "titulo": notification.title,
+        "mensaje": notification.message,
+        "creado": notification.created.isoformat(),
+        "leida": notification.read_at is not None,
+    }
+    if kind == "announcement":
+        frame["prioridad"] = PRIORITY_TO_WIRE[notification.priority]
+        frame["anuncio_id"] = notification.announcement_id
+    else:
+        frame["url"] = notification.url or None
+        frame["tipo"] = "mencion" if kind == "mention" else "personal"
+    return frame
+
+
+def announcement(announcement_obj) -> dict[str, Any]:
+    """`notificacion`: an announcement, live, the same for everyone (each marks it read by `anuncio_id`)."""
+    return {
+        "type": "notificacion",
+        "id": None,
+        "anuncio_id": announcement_obj.pk,
+        "titulo": announcement_obj.title,
+        "mensaje": announcement_obj.message,
+        "prioridad": PRIORITY_TO_WIRE[announcement_obj.priority],
+        "creado": announcement_obj.created.isoformat(),
+        "leida": False,
+    }
+
+
+def notification_history(notifications: list[dict], unread: int) -> dict:
+    """`historial_notificaciones`: on connect, the latest unread notifications and how many are unread."""
+    return {"type": "historial_notificaciones", "notificaciones": notifications, "no_leidas": unread}
+
+
+def room_activity(room_name: str, seq: int, author: str, mentions: list[str]) -> dict:
+    """`actividad_sala`: a message arrived in one of your rooms (for unread and mention badges)."""
+    return {"type": "actividad_sala", "sala": room_name, "seq": seq, "autor": author, "menciones": mentions}
+
+
+def room_read(room_name: str, seq: int) -> dict:
+    """`sala_leida`: you read a room up to `seq` (in another tab, perhaps)."""
+    return {"type": "sala_leida", "sala": room_name, "seq": seq}
+
+
+def notifications_read(ids: list[int] | None) -> dict:
+    """`notificaciones_leidas`: these notifications (or, with null, all of them) were read."""
+    return {"type": "notificaciones_leidas", "ids": ids}

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from chat import broadcast, protocol
 from chat.models import Membership, Message, Room
+from notifications import services as notification_services
 
 
 class ActionError(Exception):
@@ -57,7 +58,9 @@ def room_open(*, user, name: str) -> Room:
     if room is None:
         raise RoomNotFound()
     if not room.is_private:
-        Membership.objects.get_or_create(room=room, user=user)
+        _membership, joined = Membership.objects.get_or_create(room=room, user=user)
+        if joined:
+            notification_services.rooms_changed_on_commit(user.pk)
     return room
 
 
@@ -73,7 +76,16 @@ def member_add(*, room: Room, actor, user) -> Membership:
     """Invite `user` into `room`; only its owners may."""
     if not is_owner(room=room, user=actor):
         raise ActionError(_("Only the room's owner can invite members."), "forbidden")
-    membership, _created = Membership.objects.get_or_create(room=room, user=user)
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(room=room, user=user)
+        if created:
+            notification_services.rooms_changed_on_commit(user.pk)
+            notification_services.notify_user(
+                user,
+                _("You were added to #%(room)s") % {"room": room.name},
+                _("%(user)s invited you.") % {"user": actor.get_username()},
+                url=f"/rooms/{room.name}/",
+            )
     return membership
 
 
@@ -89,6 +101,7 @@ def member_remove(*, room: Room, actor, user) -> None:
     with transaction.atomic():
         membership.delete()
         transaction.on_commit(partial(broadcast.member_removed_sync, room.group_name, user.pk))
+        notification_services.rooms_changed_on_commit(user.pk)
 
 
 # Messages.
@@ -138,6 +151,11 @@ def message_send(*, room: Room, author, content: str, client_id: str | None = No
             )
             message.room = room
             _broadcast_on_commit(room, protocol.message_sent(protocol.message_payload(message)), seq)
+            mentioned = notification_services.notify_mentions(message)
+            notification_services.send_frame_on_commit(
+                notification_services.room_group(room.pk),
+                protocol.room_activity(room.name, seq, author.get_username(), mentioned),
+            )
     except IntegrityError:
         # The same client_id committed concurrently: that copy is the message.
         existing = _message_by_client_id(author, client_id, room) if client_id else None
@@ -203,6 +221,34 @@ def _locked_message(room: Room, message_id: int) -> Message:
 
 def _broadcast_on_commit(room: Room, frame: dict, seq: int) -> None:
     transaction.on_commit(partial(broadcast.send_room_frame_sync, room.group_name, frame, seq=seq))
+
+
+# The read cursor.
+
+
+def room_mark_read(*, room: Room, user, seq: int | None = None) -> int:
+    """Move the user's read cursor in `room` forward to `seq` (the room's latest by default).
+
+    Returns the cursor before the move (the first unread message follows it). Mentions up
+    to there are marked read too, and the user's other pages are told.
+    """
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().filter(room=room, user=user).first()
+        if membership is None:
+            return 0
+        latest = Room.objects.values_list("last_seq", flat=True).get(pk=room.pk)
+        target = latest if seq is None else min(seq, latest)
+        before = membership.last_read_seq
+        if target > before:
+            membership.last_read_seq = target
+            membership.save(update_fields=["last_read_seq"])
+            mentions = notification_services.Notification.objects.for_user(user).unread()
+            mentions = mentions.filter(room=room, chat_message__seq__lte=target)
+            notification_services.mark_read(user, ids=list(mentions.values_list("pk", flat=True)))
+            notification_services.send_frame_on_commit(
+                notification_services.user_group(user.pk), protocol.room_read(room.name, target)
+            )
+    return before
 
 
 # Reads.

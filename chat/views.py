@@ -29,7 +29,7 @@ def signup(request):
 
 @login_required
 def room_list(request):
-    mine = Room.objects.joined_by(request.user).order_by("name")
+    mine = Room.objects.joined_by(request.user).with_unread(request.user).order_by("name")
     others = Room.objects.public().exclude(memberships__user=request.user).order_by("name")
     return render(request, "chat/room_list.html", {"my_rooms": mine, "public_rooms": others})
 
@@ -61,12 +61,15 @@ def _open_room(request, room_name: str) -> Room:
 @login_required
 def room(request, room_name):
     room = _open_room(request, room_name)
+    # Opening a room reads it; the page jumps to what was unread until now.
+    last_read_seq = services.room_mark_read(room=room, user=request.user)
     return render(
         request,
         "chat/room.html",
         {
             "room": room,
-            "my_rooms": Room.objects.joined_by(request.user).order_by("name"),
+            "last_read_seq": last_read_seq,
+            "my_rooms": Room.objects.joined_by(request.user).with_unread(request.user).order_by("name"),
             "is_owner": services.is_owner(room=room, user=request.user),
             "message_max_chars": settings.CHARLA_MESSAGE_MAX_CHARS,
         },

@@ -192,11 +192,15 @@ def test_removal_tells_the_room_on_commit_so_the_users_sockets_close(
 ):
     services.member_add(room=secret, actor=ana, user=luis)
     channel = listen(secret)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    layer = get_channel_layer()
+    luis_pages = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(f"notifications.user.{luis.pk}", luis_pages)
+    with django_capture_on_commit_callbacks(execute=True):
         services.member_remove(room=secret, actor=ana, user=luis)
         assert received(channel, timeout=0.05) == [], "sent before the commit"
-    assert len(callbacks) == 1
+        assert received(luis_pages, timeout=0.05) == [], "sent before the commit"
     assert received(channel) == [{"type": "room.member_removed", "user_id": luis.pk}]
+    assert received(luis_pages) == [{"type": "notify.rooms_changed"}], "his pages stop watching the room"
 
 
 # Sending.

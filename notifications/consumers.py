@@ -1,0 +1,76 @@
+"""The notifications WebSocket (/ws/notifications/): personal notifications, announcements, room activity."""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from chat import protocol
+from chat.consumers import CLOSE_UNAUTHENTICATED
+from chat.models import Membership
+from notifications import services
+from notifications.models import Notification
+
+HISTORY_SIZE = 50
+
+
+class NotificationsConsumer(AsyncWebsocketConsumer):
+    """One page's feed of what concerns its user; it sends nothing but history and live frames."""
+
+    user = None
+    rooms: set[int] = frozenset()
+
+    async def connect(self):
+        self.user = self.scope["user"]
+        if not self.user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user_group = services.user_group(self.user.pk)
+        for group in (self.user_group, services.EVERYONE):
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.watch_rooms()
+        await self.accept()
+        await self.send(text_data=protocol.encode(await database_sync_to_async(self.history)()))
+
+    def history(self) -> dict:
+        """What the user missed while offline: the latest unread notifications and the unread count."""
+        unread = Notification.objects.for_user(self.user).unread()
+        latest = [protocol.notification_payload(n) for n in unread[:HISTORY_SIZE]]
+        return protocol.notification_history(latest, unread.count())
+
+    async def watch_rooms(self) -> None:
+        """Follow the activity of exactly the rooms the user is a member of."""
+        rooms = set(
+            await database_sync_to_async(
+                lambda: list(Membership.objects.filter(user=self.user).values_list("room_id", flat=True))
+            )()
+        )
+        for room_id in rooms - self.rooms:
+            await self.channel_layer.group_add(services.room_group(room_id), self.channel_name)
+        for room_id in self.rooms - rooms:
+            await self.channel_layer.group_discard(services.room_group(room_id), self.channel_name)
+        self.rooms = rooms
+
+    async def disconnect(self, code):
+        if self.user is None or not self.user.is_authenticated:
+            return
+        for group in (self.user_group, services.EVERYONE, *(services.room_group(r) for r in self.rooms)):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        """This socket only listens; marking read goes through HTTP (with CSRF)."""
+
+    # Channel-layer handlers (see notifications.services).
+
+    async def notify_frame(self, event):
+        await self.send(text_data=event["text"])
+
+    async def notify_announcement(self, event):
+        """Announcements go to everyone once; users who joined after it was sent are not its recipients."""
+        joined = getattr(self.user, "date_joined", None)
+        if joined is not None and joined.timestamp() > event["sent"]:
+            return
+        await self.send(text_data=event["text"])
+
+    async def notify_rooms_changed(self, event):
+        await self.watch_rooms()

@@ -1,0 +1,166 @@
+"""Every notification write: store first, deliver live once the transaction commits."""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from chat import protocol
+from notifications.models import Announcement, Notification, Priority
+
+__all__ = ["Notification", "announce", "mark_read", "notify_user", "unread_count"]
+
+EVERYONE = "notifications.all"
+FRAME = "notify.frame"
+ANNOUNCEMENT = "notify.announcement"
+ROOMS_CHANGED = "notify.rooms_changed"
+ROOM_WIDE_MENTIONS = frozenset({"sala", "room"})
+MENTION = re.compile(r"(?<![\w@.])@([\w.+-]+[\w+-]|[\w])", re.UNICODE)
+MAX_MENTIONS = 50
+
+
+def user_group(user_id) -> str:
+    return f"notifications.user.{user_id}"
+
+
+def room_group(room_id) -> str:
+    return f"notifications.room.{room_id}"
+
+
+def _send(group: str, message: dict) -> None:
+    async_to_sync(get_channel_layer().group_send)(group, message)
+
+
+def send_frame_on_commit(group: str, frame: dict) -> None:
+    """Deliver a frame (serialized once) to a notifications group after the transaction commits."""
+    message = {"type": FRAME, "text": protocol.encode(frame)}
+    transaction.on_commit(partial(_send, group, message))
+
+
+# Personal notifications and announcements.
+
+
+def notify_user(user, title: str, message: str, url: str | None = None) -> Notification:
+    """Store a personal notification for `user` and push it to their open pages on commit."""
+    notification = Notification.objects.create(
+        recipient=user, kind=Notification.Kind.PERSONAL, title=title[:200], message=message, url=url or ""
+    )
+    send_frame_on_commit(user_group(user.pk), protocol.notification_payload(notification))
+    return notification
+
+
+def announce(title: str, message: str, priority: str = Priority.NORMAL, author=None) -> Announcement:
+    """Store an announcement with a delivery for every user who exists now; push it live on commit."""
+    if priority not in Priority.values:
+        raise ValueError(f"priority must be one of {Priority.values}, not {priority!r}")
+    with transaction.atomic():
+        announcement = Announcement.objects.create(title=title[:200], message=message, priority=priority, author=author)
+        recipients = get_user_model().objects.filter(is_active=True).values_list("pk", flat=True)
+        Notification.objects.bulk_create(
+            Notification(
+                recipient_id=pk,
+                kind=Notification.Kind.ANNOUNCEMENT,
+                title=announcement.title,
+                message=message,
+                priority=priority,
+                announcement=announcement,
+            )
+            for pk in recipients.iterator()
+        )
+        # One frame for everyone, serialized once; each socket checks that its user was a recipient.
+        event = {
+            "type": ANNOUNCEMENT,
+            "text": protocol.encode(protocol.announcement(announcement)),
+            "sent": announcement.created.timestamp(),
+        }
+        transaction.on_commit(partial(_send, EVERYONE, event))
+    return announcement
+
+
+def mark_read(user, *, ids: list[int] | None = None, announcement_ids: list[int] | None = None) -> int:
+    """Mark some of the user's notifications read (all of them when neither list is given)."""
+    unread = Notification.objects.for_user(user).unread()
+    if ids is not None or announcement_ids is not None:
+        unread = unread.filter(Q(pk__in=ids or []) | Q(announcement_id__in=announcement_ids or []))
+    marked = list(unread.values_list("pk", flat=True))
+    if ids is not None and not ids and announcement_ids is None:
+        return 0
+    if marked:
+        with transaction.atomic():
+            Notification.objects.filter(pk__in=marked).update(read_at=timezone.now())
+            every = ids is None and announcement_ids is None
+            send_frame_on_commit(user_group(user.pk), protocol.notifications_read(None if every else marked))
+    return len(marked)
+
+
+def unread_count(user) -> int:
+    return Notification.objects.for_user(user).unread().count()
+
+
+# Mentions, called by chat.services inside the message's transaction.
+
+
+def mentioned_names(text: str) -> list[str]:
+    """The distinct @names in a message, in order."""
+    seen = []
+    for name in MENTION.findall(text):
+        if name.lower() not in (n.lower() for n in seen):
+            seen.append(name)
+    return seen[:MAX_MENTIONS]
+
+
+def notify_mentions(message) -> list[str]:
+    """Notify the users a message mentions who may read its room (@sala/@room: every member).
+
+    Returns the usernames notified, for the room's activity frame.
+    """
+    from chat.models import Membership
+
+    names = mentioned_names(message.content)
+    if not names:
+        return []
+    room, author = message.room, message.author
+    User = get_user_model()
+    field = User.USERNAME_FIELD
+    wanted = Q()
+    for name in names:
+        if name.lower() not in ROOM_WIDE_MENTIONS:
+            wanted |= Q(**{f"{field}__iexact": name})
+    members = Membership.objects.filter(room=room).values_list("user_id", flat=True)
+    recipients = User.objects.none()
+    if wanted:
+        recipients = User.objects.filter(wanted, is_active=True)
+        if room.is_private:
+            recipients = recipients.filter(pk__in=members)
+    if any(name.lower() in ROOM_WIDE_MENTIONS for name in names):
+        recipients = recipients | User.objects.filter(pk__in=members, is_active=True)
+    recipients = list(recipients.exclude(pk=author.pk).distinct())
+    preview = message.content if len(message.content) <= 200 else message.content[:199] + "…"
+    url = f"/rooms/{room.name}/"
+    created = Notification.objects.bulk_create(
+        Notification(
+            recipient=user,
+            kind=Notification.Kind.MENTION,
+            title=f"@{author.get_username()} #{room.name}",
+            message=preview,
+            url=url,
+            room=room,
+            chat_message=message,
+        )
+        for user in recipients
+    )
+    for notification in created:
+        send_frame_on_commit(user_group(notification.recipient_id), protocol.notification_payload(notification))
+    return sorted(user.get_username() for user in recipients)
+
+
+def rooms_changed_on_commit(user_id) -> None:
+    """The user joined or left a room: their notification sockets re-read which rooms to watch."""
+    transaction.on_commit(partial(_send, user_group(user_id), {"type": ROOMS_CHANGED}))
