@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from chat.validation import InvalidText, clean_message_text
+
 if TYPE_CHECKING:
     from chat.models import Message
 
@@ -107,29 +109,10 @@ def _content(data: dict) -> str:
     content = data.get("mensaje")
     if not isinstance(content, str):
         raise ProtocolError(_("The message must be text."), "invalid_field")
-    if not is_storable_text(content):
-        raise ProtocolError(_("The message must be valid Unicode text."), "invalid_field")
-    content = content.strip()
-    if not content:
-        raise ProtocolError(_("The message is empty."), "empty_message")
-    limit = settings.CHARLA_MESSAGE_MAX_CHARS
-    if len(content) > limit:
-        raise ProtocolError(
-            _("The message is too long (at most %(limit)d characters).") % {"limit": limit}, "message_too_long"
-        )
-    return content
-
-
-def is_storable_text(text: str) -> bool:
-    """False for text no database column takes: lone surrogates (half an emoji cut by a
-    UTF-16 slice), and NUL characters (PostgreSQL text refuses them)."""
-    if "\x00" in text:
-        return False
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+        return clean_message_text(content)
+    except InvalidText as exc:
+        raise ProtocolError(exc.message, exc.code) from None
 
 
 def _client_id(data: dict) -> str | None:

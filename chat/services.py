@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from chat import broadcast, protocol
 from chat.models import Membership, Message, Room
+from chat.validation import InvalidText, clean_message_text
 from notifications import services as notification_services
 
 
@@ -119,17 +120,10 @@ def _require_member(room: Room, user) -> None:
 
 
 def _clean_content(content: str) -> str:
-    if not protocol.is_storable_text(content):
-        raise ActionError(_("The message must be valid Unicode text."), "invalid_field")
-    content = content.strip()
-    if not content:
-        raise ActionError(_("The message is empty."), "empty_message")
-    limit = settings.CHARLA_MESSAGE_MAX_CHARS
-    if len(content) > limit:
-        raise ActionError(
-            _("The message is too long (at most %(limit)d characters).") % {"limit": limit}, "message_too_long"
-        )
-    return content
+    try:
+        return clean_message_text(content)
+    except InvalidText as exc:
+        raise ActionError(exc.message, exc.code) from None
 
 
 def message_send(*, room: Room, author, content: str, client_id: str | None = None) -> tuple[Message, bool]:
