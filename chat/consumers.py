@@ -93,7 +93,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
         after, malformed = parse_after(self.scope)
         if malformed:
-            await self.send_error(_("Invalid 'after' parameter; sending the latest messages."), "invalid_after")
+            with translation.override(self.language):
+                message = _("Invalid 'after' parameter; sending the latest messages.")
+            await self.send_error(message, "invalid_after")
         history = await database_sync_to_async(services.room_history)(room=self.room, after=after)
         self.cursor = history["seq"]
         await self.send(text_data=protocol.encode(history))

@@ -408,3 +408,10 @@ async def test_room_reports_how_many_are_online(ws_connect, ana, luis, general):
 async def test_invalid_room_names_are_refused_at_the_handshake(ws_connect, ana, general, path):
     _, connected, code = await ws_connect(ana, path)
     assert not connected and code == 4404
+
+
+async def test_a_malformed_resume_point_is_explained_in_the_sockets_language(ws_connect, ana, general):
+    a, *_ = await ws_connect(ana, "general-chat", query="after=x", headers=[(b"accept-language", b"es")])
+    error = await receive(a)
+    assert error["code"] == "invalid_after"
+    assert error["error"] == "Parámetro «after» no válido; se envían los mensajes más recientes."
