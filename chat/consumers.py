@@ -108,6 +108,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             online = protocol.online_users(await presence.online(self.room.pk))
             await self.send(text_data=protocol.encode(online))
 
+    def groups_to_keep(self) -> list[str]:
+        return [self.room.group_name, *([self.session_group] if self.session_group else [])]
+
     async def disconnect(self, code):
         if self.room is None:
             return

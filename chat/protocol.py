@@ -267,6 +267,6 @@ def room_read(room_name: str, seq: int) -> dict:
     return {"type": "sala_leida", "sala": room_name, "seq": seq}
 
 
-def notifications_read(ids: list[int] | None) -> dict:
-    """`notificaciones_leidas`: these notifications (or, with null, all of them) were read."""
-    return {"type": "notificaciones_leidas", "ids": ids}
+def notifications_read(ids: list[int] | None, announcement_ids: list[int] | None) -> dict:
+    """`notificaciones_leidas`: these notifications and announcements (or, with nulls, all) were read."""
+    return {"type": "notificaciones_leidas", "ids": ids, "anuncios": announcement_ids}

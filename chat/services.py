@@ -197,6 +197,7 @@ def message_delete(*, room: Room, user, message_id: int) -> Message:
         message.content = ""
         message.updated_seq = seq
         message.save(update_fields=["deleted", "deleted_at", "content", "updated_seq"])
+        notification_services.withdraw_mentions(message)
         _broadcast_on_commit(room, protocol.message_deleted(message.pk, seq), seq)
     return message
 

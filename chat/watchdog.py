@@ -5,13 +5,16 @@ memberships, and group_expiry removes long-lived sockets from groups. Each tick,
 watchdog reads the counters of the rooms with sockets in this process (one query) and
 asks every socket still behind what was committed a tick ago to re-join its group and
 fill the gap from the database. It also announces, once, the users of a crashed
-process whose presence lapsed.
+process whose presence lapsed, and re-joins every socket's groups (chat and
+notifications sockets alike) each half of the layer's group_expiry, so that a page left
+open for days keeps hearing (channels#999).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections import defaultdict
 
@@ -33,25 +36,35 @@ class Watchdog:
     """Watches the sockets of one event loop (one server process)."""
 
     def __init__(self):
-        self._sockets: dict[int, set] = defaultdict(set)
+        self._sockets: dict[int, set] = defaultdict(set)  # chat sockets, by room
+        self._listeners: set = set()  # every socket with groups to keep (chat and notifications)
         self._last_seen: dict[int, int] = {}
+        self._rejoined_at = time.monotonic()
         self._task: asyncio.Task | None = None
 
     def watch(self, consumer) -> None:
+        """Keep a chat socket whole: resync it when behind, and keep its groups."""
         self._sockets[consumer.room.pk].add(consumer)
+        self.keep_groups(consumer)
+
+    def keep_groups(self, consumer) -> None:
+        """Keep re-joining the socket's groups (`consumer.groups_to_keep()`) before they expire."""
+        self._listeners.add(consumer)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     def forget(self, consumer) -> None:
-        sockets = self._sockets.get(consumer.room.pk)
+        self._listeners.discard(consumer)
+        room = getattr(consumer, "room", None)
+        sockets = self._sockets.get(room.pk) if room is not None else None
         if sockets is not None:
             sockets.discard(consumer)
             if not sockets:
-                del self._sockets[consumer.room.pk]
-                self._last_seen.pop(consumer.room.pk, None)
+                del self._sockets[room.pk]
+                self._last_seen.pop(room.pk, None)
 
     async def _run(self) -> None:
-        while self._sockets:
+        while self._listeners:
             await asyncio.sleep(settings.CHARLA_WATCH_INTERVAL)
             try:
                 await self.tick()
@@ -59,7 +72,8 @@ class Watchdog:
                 logger.warning("watchdog tick failed", exc_info=True)
 
     async def tick(self) -> None:
-        """One round: resync sockets that are behind, announce lapsed users."""
+        """One round: resync sockets that are behind, announce lapsed users, keep groups."""
+        await self.rejoin_groups_if_due()
         room_ids = list(self._sockets)
         if not room_ids:
             return
@@ -83,6 +97,16 @@ class Watchdog:
                 await self.sweep_presence(room_id)
             except Exception:  # one room's failure must not keep the others stale
                 logger.warning("presence sweep of room %s failed", room_id, exc_info=True)
+
+    async def rejoin_groups_if_due(self) -> None:
+        """The layer forgets a group member after group_expiry: join again at half of it."""
+        layer = get_channel_layer()
+        if time.monotonic() - self._rejoined_at < layer.group_expiry / 2:
+            return
+        self._rejoined_at = time.monotonic()
+        for consumer in list(self._listeners):
+            for group in consumer.groups_to_keep():
+                await layer.group_add(group, consumer.channel_name)
 
     async def sweep_presence(self, room_id: int) -> None:
         """Announce, once, the users of a crashed process whose presence lapsed."""

@@ -8,6 +8,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from chat import protocol
 from chat.consumers import CLOSE_UNAUTHENTICATED
 from chat.models import Membership
+from chat.watchdog import get_watchdog
 from notifications import services
 from notifications.models import Notification
 
@@ -31,6 +32,10 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
         await self.watch_rooms()
         await self.accept()
         await self.send(text_data=protocol.encode(await database_sync_to_async(self.history)()))
+        get_watchdog().keep_groups(self)
+
+    def groups_to_keep(self) -> list[str]:
+        return [self.user_group, services.EVERYONE, *(services.room_group(r) for r in self.rooms)]
 
     def history(self) -> dict:
         """What the user missed while offline: the latest unread notifications and the unread count."""
@@ -54,7 +59,8 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if self.user is None or not self.user.is_authenticated:
             return
-        for group in (self.user_group, services.EVERYONE, *(services.room_group(r) for r in self.rooms)):
+        get_watchdog().forget(self)
+        for group in self.groups_to_keep():
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):

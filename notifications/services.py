@@ -86,18 +86,37 @@ def announce(title: str, message: str, priority: str = Priority.NORMAL, author=N
 
 def mark_read(user, *, ids: list[int] | None = None, announcement_ids: list[int] | None = None) -> int:
     """Mark some of the user's notifications read (all of them when neither list is given)."""
+    every = ids is None and announcement_ids is None
     unread = Notification.objects.for_user(user).unread()
-    if ids is not None or announcement_ids is not None:
+    if not every:
         unread = unread.filter(Q(pk__in=ids or []) | Q(announcement_id__in=announcement_ids or []))
-    marked = list(unread.values_list("pk", flat=True))
-    if ids is not None and not ids and announcement_ids is None:
-        return 0
-    if marked:
-        with transaction.atomic():
-            Notification.objects.filter(pk__in=marked).update(read_at=timezone.now())
-            every = ids is None and announcement_ids is None
-            send_frame_on_commit(user_group(user.pk), protocol.notifications_read(None if every else marked))
+    with transaction.atomic():
+        # Locked, so two pages marking at once never both report (and subtract) the same ones.
+        marked = list(unread.select_for_update().values_list("pk", "announcement_id"))
+        if not marked:
+            return 0
+        Notification.objects.filter(pk__in=[pk for pk, _ in marked]).update(read_at=timezone.now())
+        if every:
+            frame = protocol.notifications_read(None, None)
+        else:
+            frame = protocol.notifications_read([pk for pk, _ in marked], sorted({a for _, a in marked if a}))
+        send_frame_on_commit(user_group(user.pk), frame)
     return len(marked)
+
+
+def withdraw_mentions(message) -> None:
+    """A deleted message's mentions go away: its text must not linger in anyone's list or count."""
+    withdrawn = list(
+        Notification.objects.filter(chat_message=message, kind=Notification.Kind.MENTION).values_list(
+            "pk", "recipient_id", "read_at"
+        )
+    )
+    if not withdrawn:
+        return
+    Notification.objects.filter(pk__in=[pk for pk, _, _ in withdrawn]).delete()
+    for pk, recipient_id, read_at in withdrawn:
+        if read_at is None:
+            send_frame_on_commit(user_group(recipient_id), protocol.notifications_read([pk], []))
 
 
 def unread_count(user) -> int:

@@ -37,7 +37,9 @@ def mark_read(request):
         except (ValueError, AttributeError):
             return JsonResponse({"error": _('Expected {"ids": [...], "anuncios": [...]}.')}, status=400)
     else:
-        ids = [int(i) for i in request.POST.getlist("id") if i.isascii() and i.isdigit()] or None
+        raw = request.POST.getlist("id")
+        # No id: mark all. Ids, even malformed ones: only the valid ones (never "all" by accident).
+        ids = [int(i) for i in raw if i.isascii() and i.isdigit()] if raw else None
         announcements = None
     every = ids is None and announcements is None
     marked = services.mark_read(request.user, ids=None if every else ids or [], announcement_ids=announcements)

@@ -108,7 +108,7 @@ def test_two_people_chat_type_edit_delete_and_reload(browser, charla_servers, re
 
 def test_reconnect_after_a_server_restart_keeps_the_conversation_whole(browser, charla_servers, redis_url, ana, luis):
     services.room_create(creator=ana, name="ops")
-    services.room_open(user=luis, name="ops")
+    in_plain_thread(lambda: services.room_open(user=luis, name="ops"))
     (server,) = charla_servers(1, redis_url=redis_url)
     page, errors = open_room(browser, server, "ana", "ops")
     say(page, "before")

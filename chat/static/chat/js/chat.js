@@ -13,6 +13,7 @@ import { renderOnline } from './presence.js';
 import * as protocol from './protocol.js';
 import { FRAME } from './protocol.js';
 import { TypingIndicator, TypingNotifier } from './typing.js';
+import { ReadCursor, showFirstUnread } from './unread.js';
 
 const root = document.getElementById('chat-app');
 const config = {
@@ -24,6 +25,7 @@ const config = {
   roomListUrl: root.dataset.roomListUrl,
   loginUrl: root.dataset.loginUrl,
   maxChars: Number(root.dataset.maxChars) || 4000,
+  lastReadSeq: Number(root.dataset.lastReadSeq) || 0,
 };
 const byId = (id) => document.getElementById(id);
 const ui = {
@@ -50,6 +52,7 @@ const list = new MessageList(ui.messages, {
   template: byId('tpl-mensaje'),
   editorTemplate: byId('tpl-editor'),
   userId: config.userId,
+  username: config.username,
   isOwner: config.isOwner,
   t,
 });
@@ -65,6 +68,10 @@ const socket = new ReconnectingSocket(() => protocol.socketUrl(config.room, curs
 });
 const typingIn = new TypingIndicator(byId('usuarios-escribiendo'), t);
 const typingOut = new TypingNotifier((frame) => ready && socket.send(frame));
+const readCursor = new ReadCursor({
+  send: (frame) => ready && socket.send(frame),
+  isAtBottom: () => list.isNearBottom(),
+});
 
 const handlers = {
   [FRAME.HISTORY]: onHistory,
@@ -91,11 +98,13 @@ socket.addEventListener('frame', ({ detail: frame }) => {
   handler(frame);
   const seq = protocol.frameSeq(frame);
   if (frame.type !== FRAME.HISTORY && seq !== null) cursor = Math.max(cursor ?? 0, seq);
+  if (frame.type === FRAME.HISTORY || frame.type === FRAME.MESSAGE) readCursor.shown(cursor);
 });
 
 /** Every connection starts with a history: the whole view the first time (or when limited), else what was missed. */
 function onHistory(frame) {
-  const fresh = cursor === null || frame.limited;
+  const first = cursor === null;
+  const fresh = first || frame.limited;
   const stick = fresh || list.isNearBottom();
   frame.mensajes.forEach(confirmSent);
   if (fresh) {
@@ -108,6 +117,14 @@ function onHistory(frame) {
     cursor = Math.max(cursor, frame.seq);
   }
   if (stick) list.scrollToBottom();
+  if (first) {
+    showFirstUnread(ui.messages, {
+      lastReadSeq: config.lastReadSeq,
+      userId: config.userId,
+      text: t('unread_divider'),
+      jumpButton: byId('saltar-no-leidos'),
+    });
+  }
   ready = true;
   for (const pending of outbox.values()) socket.send(pending);
 }
@@ -240,7 +257,9 @@ const startEdit = setupMessageActions(ui.messages, {
 let pinnedToBottom = true;
 ui.messages.addEventListener('scroll', () => {
   pinnedToBottom = list.isNearBottom();
-  if (pinnedToBottom) ui.newMessages.hidden = true;
+  if (!pinnedToBottom) return;
+  ui.newMessages.hidden = true;
+  readCursor.update();
 }, { passive: true });
 // The list shrinks when the error banner shows or the composer grows: stay at the bottom if there.
 new ResizeObserver(() => {

@@ -1,4 +1,4 @@
-/** Interface strings the server translated (room.html's #charla-i18n) and locale-aware formatting. */
+/** Interface strings the server translated (a page's hidden list, such as room.html's #charla-i18n) and locale-aware formatting. */
 
 /** A translate function over the strings in `#<id>`: t('joined', {user: 'ana'}). */
 export function loadStrings(id = 'charla-i18n') {
@@ -23,6 +23,22 @@ export function formatTime(date, lang = pageLanguage()) {
 /** Full date and time, for tooltips. */
 export function formatDateTime(date, lang = pageLanguage()) {
   return safeFormat(date, lang, (d, l) => d.toLocaleString(l, { dateStyle: 'full', timeStyle: 'short' }));
+}
+
+const MINUTE = 60;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** "now", "5 minutes ago", "yesterday", in the page's language; the date beyond a week. */
+export function formatRelative(date, lang = pageLanguage(), now = Date.now()) {
+  const seconds = Math.max(0, (now - date.getTime()) / 1000);
+  if (seconds >= 7 * DAY) return safeFormat(date, lang, (d, l) => d.toLocaleDateString(l, { dateStyle: 'medium' }));
+  const [value, unit] =
+    seconds < 45 ? [0, 'second']
+    : seconds < HOUR ? [Math.max(1, Math.floor(seconds / MINUTE)), 'minute']
+    : seconds < DAY ? [Math.floor(seconds / HOUR), 'hour']
+    : [Math.floor(seconds / DAY), 'day'];
+  return safeFormat(date, lang, (d, l) => new Intl.RelativeTimeFormat(l, { numeric: 'auto' }).format(-value, unit));
 }
 
 function safeFormat(date, lang, format) {

@@ -5,6 +5,7 @@
 
 import { paintAvatar } from './avatar.js';
 import { formatDateTime, formatTime } from './i18n.js';
+import { renderWithMentions } from './mentions.js';
 
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
 const NEAR_BOTTOM_PX = 120;
@@ -14,16 +15,18 @@ export class MessageList {
   #template;
   #editorTemplate;
   #userId;
+  #username;
   #isOwner;
   #t;
   #byId = new Map();
   #pending = new Map();
 
-  constructor(container, { template, editorTemplate, userId, isOwner, t }) {
+  constructor(container, { template, editorTemplate, userId, username, isOwner, t }) {
     this.#container = container;
     this.#template = template;
     this.#editorTemplate = editorTemplate;
     this.#userId = userId;
+    this.#username = username;
     this.#isOwner = isOwner;
     this.#t = t;
   }
@@ -110,7 +113,7 @@ export class MessageList {
     el.dataset.time = String(Date.now());
     paintAvatar(el.querySelector('.message-avatar'), username);
     el.querySelector('.message-author').textContent = username;
-    el.querySelector('.message-content').textContent = text;
+    renderWithMentions(el.querySelector('.message-content'), text, this.#username);
     const status = el.querySelector('.message-status');
     status.textContent = this.#t('sending');
     status.hidden = false;
@@ -186,7 +189,7 @@ export class MessageList {
 
   /** The parts of a message that can change. */
   #fill(el, msg) {
-    el.querySelector('.message-content').textContent = msg.contenido;
+    renderWithMentions(el.querySelector('.message-content'), msg.contenido, this.#username);
     const edited = el.querySelector('.message-edited');
     edited.hidden = !msg.editado;
     edited.title = msg.editado_en ? this.#t('edited_at', { time: formatDateTime(new Date(msg.editado_en)) }) : '';

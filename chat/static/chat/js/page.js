@@ -1,8 +1,13 @@
-/** Small touches on every page: avatars, dismissible flashes, confirmations, the language menu. */
+/** Small touches on every page: avatars, relative times, dismissible flashes, confirmations, the language menu. */
 
 import { paintAvatar } from './avatar.js';
+import { formatRelative } from './i18n.js';
 
 for (const avatar of document.querySelectorAll('[data-avatar]')) paintAvatar(avatar, avatar.dataset.avatar);
+// The server wrote "5 minutes ago" already; the browser says "now" for the last minute, as the bell's panel does.
+for (const time of document.querySelectorAll('time[data-relative]')) {
+  time.textContent = formatRelative(new Date(time.dateTime));
+}
 
 document.addEventListener('click', (event) => {
   const close = event.target.closest('[data-action="dismiss-flash"]');

@@ -29,6 +29,7 @@ export const typing = () => ({ type: 'escribiendo' });
 export const stopTyping = () => ({ type: 'dejar_escribir' });
 export const editMessage = (id, text) => ({ type: 'editar', id, mensaje: text });
 export const deleteMessage = (id) => ({ type: 'eliminar', id });
+export const markRead = (seq) => ({ type: 'leido', seq });
 
 /** The room event number a frame carries, or null for frames outside the room's order. */
 export function frameSeq(frame) {
@@ -46,9 +47,27 @@ export function frameSeq(frame) {
 
 /** The socket address of a room, resuming after room event `after` when known. */
 export function socketUrl(room, after = null, location = window.location) {
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const query = after === null ? '' : `?after=${encodeURIComponent(after)}`;
-  return `${scheme}//${location.host}/ws/chat/${encodeURIComponent(room)}/${query}`;
+  return `${socketOrigin(location)}/ws/chat/${encodeURIComponent(room)}/${query}`;
+}
+
+function socketOrigin(location) {
+  return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}`;
+}
+
+/** Server → client frame types of the notifications socket (it only listens). */
+export const NOTIFY = Object.freeze({
+  HISTORY: 'historial_notificaciones',
+  ANNOUNCEMENT: 'notificacion',
+  PERSONAL: 'notificacion_personal',
+  ROOM_ACTIVITY: 'actividad_sala',
+  ROOM_READ: 'sala_leida',
+  READ: 'notificaciones_leidas',
+});
+
+/** The notifications socket's address. */
+export function notificationsUrl(location = window.location) {
+  return `${socketOrigin(location)}/ws/notifications/`;
 }
 
 /** A unique id for a send, so that the server stores a retried send only once. */

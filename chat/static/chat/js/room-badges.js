@@ -1,0 +1,33 @@
+/**
+ * Unread and mention badges of the rooms a page lists (`li[data-room][data-unread]`: the
+ * room list's cards, the room page's sidebar). The server renders them; frames update them.
+ */
+
+function roomItems(room) {
+  return document.querySelectorAll(`li[data-room="${CSS.escape(room)}"][data-unread]`);
+}
+
+/** Show `unread` and `mentions` on one listed room (0 hides a badge). */
+function setRoomBadges(item, unread, mentions) {
+  item.dataset.unread = String(unread);
+  item.dataset.mentions = String(mentions);
+  item.classList.toggle('has-unread', unread > 0);
+  const unreadBadge = item.querySelector('.badge-unread');
+  unreadBadge.textContent = unread > 99 ? '99+' : String(unread);
+  unreadBadge.hidden = unread === 0;
+  const mentionBadge = item.querySelector('.badge-mention');
+  mentionBadge.textContent = `@${mentions > 99 ? '99+' : mentions}`;
+  mentionBadge.hidden = mentions === 0;
+}
+
+/** Count a new message (and perhaps a mention) in `room`. */
+export function addToRoom(room, { unread, mentions }) {
+  for (const item of roomItems(room)) {
+    setRoomBadges(item, Number(item.dataset.unread) + unread, Number(item.dataset.mentions) + mentions);
+  }
+}
+
+/** The room was read (on this page or another). */
+export function clearRoom(room) {
+  for (const item of roomItems(room)) setRoomBadges(item, 0, 0);
+}

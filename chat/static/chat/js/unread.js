@@ -1,0 +1,75 @@
+/** The room page's reading position: the "new messages" divider, and the read cursor sent to the server. */
+
+import { markRead } from './protocol.js';
+
+const MARK_READ_DELAY_MS = 1000;
+
+/**
+ * Put a divider before the first message after the user's read cursor written by someone
+ * else, bring it into view, and offer a button back to it while it is out of view.
+ * Returns the divider, or null when nothing was unread.
+ */
+export function showFirstUnread(container, { lastReadSeq, userId, text, jumpButton }) {
+  const first = Array.from(container.querySelectorAll('.message[data-seq]')).find(
+    (el) => Number(el.dataset.seq) > lastReadSeq && Number(el.dataset.authorId) !== userId,
+  );
+  if (!first) return null;
+  const divider = document.createElement('p');
+  // A system line, so that a reset of the list (a limited history) removes it with the rest.
+  divider.className = 'system-line unread-divider';
+  divider.setAttribute('role', 'separator');
+  divider.textContent = text;
+  first.before(divider);
+  first.classList.remove('continued'); // after a divider a message shows its author again
+  if (divider.getBoundingClientRect().top < container.getBoundingClientRect().top) {
+    divider.scrollIntoView({ block: 'start' });
+  }
+  const observer = new IntersectionObserver(
+    ([entry]) => {
+      jumpButton.hidden = entry.isIntersecting || !divider.isConnected;
+      if (!divider.isConnected) observer.disconnect();
+    },
+    { root: container },
+  );
+  observer.observe(divider);
+  jumpButton.addEventListener('click', () => {
+    if (divider.isConnected) divider.scrollIntoView({ block: 'start', behavior: 'smooth' });
+    jumpButton.hidden = true;
+  });
+  return divider;
+}
+
+/**
+ * Tells the server (`leido`) how far the reader has seen the room: at most once a second,
+ * only while the page is visible and the list is at its newest message.
+ */
+export class ReadCursor {
+  #send;
+  #isAtBottom;
+  #timer = null;
+  #latest = 0;
+  #sent = 0;
+
+  /** @param {{send: (frame: object) => boolean, isAtBottom: () => boolean}} hooks */
+  constructor({ send, isAtBottom }) {
+    this.#send = send;
+    this.#isAtBottom = isAtBottom;
+    document.addEventListener('visibilitychange', () => this.update());
+  }
+
+  /** The page now shows the room up to event `seq`. */
+  shown(seq) {
+    this.#latest = Math.max(this.#latest, seq);
+    this.update();
+  }
+
+  /** Report the position soon if the reader is looking at the newest messages. */
+  update() {
+    if (this.#timer || this.#latest <= this.#sent) return;
+    if (document.visibilityState !== 'visible' || !this.#isAtBottom()) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      if (document.visibilityState === 'visible' && this.#send(markRead(this.#latest))) this.#sent = this.#latest;
+    }, MARK_READ_DELAY_MS);
+  }
+}
