@@ -252,9 +252,14 @@ def announcement(announcement_obj) -> dict[str, Any]:
     }
 
 
-def notification_history(notifications: list[dict], unread: int) -> dict:
-    """`historial_notificaciones`: on connect, the latest unread notifications and how many are unread."""
-    return {"type": "historial_notificaciones", "notificaciones": notifications, "no_leidas": unread}
+def notification_history(notifications: list[dict], unread: int, rooms: dict[str, dict]) -> dict:
+    """`historial_notificaciones`: on connect, the latest unread notifications, how many are unread,
+    and each of the user's rooms' unread and mention counts (badges start right after a reconnect)."""
+    return {"type": "historial_notificaciones", "notificaciones": notifications, "no_leidas": unread, "salas": rooms}
+
+
+def room_counts(unread: int, mentions: int) -> dict:
+    return {"no_leidos": unread, "menciones": mentions}
 
 
 def room_activity(room_name: str, seq: int, author: str, mentions: list[str]) -> dict:

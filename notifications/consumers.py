@@ -7,7 +7,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from chat import protocol
 from chat.consumers import CLOSE_UNAUTHENTICATED
-from chat.models import Membership
+from chat.models import Membership, Room
 from chat.watchdog import get_watchdog
 from notifications import services
 from notifications.models import Notification
@@ -41,7 +41,11 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
         """What the user missed while offline: the latest unread notifications and the unread count."""
         unread = Notification.objects.for_user(self.user).unread()
         latest = [protocol.notification_payload(n) for n in unread[:HISTORY_SIZE]]
-        return protocol.notification_history(latest, unread.count())
+        rooms = {
+            room.name: protocol.room_counts(room.unread, room.mentions)
+            for room in Room.objects.joined_by(self.user).with_unread(self.user)
+        }
+        return protocol.notification_history(latest, unread.count(), rooms)
 
     async def watch_rooms(self) -> None:
         """Follow the activity of exactly the rooms the user is a member of."""

@@ -47,8 +47,15 @@ def send_frame_on_commit(group: str, frame: dict) -> None:
 # Personal notifications and announcements.
 
 
+def _check_link(url: str | None) -> None:
+    """A link is a path on this site or an http(s) address: never javascript: or data:."""
+    if url and not (url.startswith("/") and not url.startswith("//") or url.startswith(("https://", "http://"))):
+        raise ValueError(f"url must be a path ('/rooms/general/') or an http(s) address, not {url!r}")
+
+
 def notify_user(user, title: str, message: str, url: str | None = None) -> Notification:
     """Store a personal notification for `user` and push it to their open pages on commit."""
+    _check_link(url)
     notification = Notification.objects.create(
         recipient=user, kind=Notification.Kind.PERSONAL, title=title[:200], message=message, url=url or ""
     )

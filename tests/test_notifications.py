@@ -549,3 +549,17 @@ def test_deleting_a_message_withdraws_its_mentions_and_tells_the_pages(
     assert mentions_of(luis) == [], "the deleted text must not linger in his list"
     assert Room.objects.with_unread(luis).get(pk=lobby.pk).mentions == 0
     assert [read_ids(frame) for frame in received(pages) if frame["type"] == "notificaciones_leidas"] == [[mention.pk]]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,x", "//evil.example/", "ftp://x/"])
+def test_a_notification_link_must_be_a_path_or_http(luis, url):
+    with pytest.raises(ValueError):
+        services.notify_user(luis, "t", "m", url=url)
+    assert not Notification.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/rooms/general/", "https://example.com/x", "http://intranet/y", None])
+def test_a_path_or_http_link_is_kept(luis, url):
+    assert services.notify_user(luis, "t", "m", url=url).url == (url or "")

@@ -20,7 +20,7 @@ from tests.wsutil import connected_and_settled, receive, send
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
-HISTORY_KEYS = {"type", "notificaciones", "no_leidas"}
+HISTORY_KEYS = {"type", "notificaciones", "no_leidas", "salas"}
 PERSONAL_KEYS = {"type", "id", "titulo", "mensaje", "url", "tipo", "creado", "leida"}
 ANNOUNCEMENT_KEYS = {"type", "id", "anuncio_id", "titulo", "mensaje", "prioridad", "creado", "leida"}
 
@@ -156,7 +156,7 @@ async def test_history_holds_the_latest_50_and_counts_them_all(notifications_soc
 
 async def test_a_user_with_nothing_unread_gets_an_empty_history(notifications_socket, luis):
     _, history = await opened(notifications_socket, luis)
-    assert history == {"type": "historial_notificaciones", "notificaciones": [], "no_leidas": 0}
+    assert history == {"type": "historial_notificaciones", "notificaciones": [], "no_leidas": 0, "salas": {}}
 
 
 # Live frames.
@@ -255,7 +255,7 @@ async def test_marking_everything_read_tells_the_pages_and_empties_the_history(n
     assert await post_json(luis, "/notifications/read/", {}) == (200, {"marcadas": 2, "no_leidas": 0})
     assert read_ids(await receive(other)) is None
     _, history = await opened(notifications_socket, luis)
-    assert history == {"type": "historial_notificaciones", "notificaciones": [], "no_leidas": 0}
+    assert history == {"type": "historial_notificaciones", "notificaciones": [], "no_leidas": 0, "salas": {}}
 
 
 async def test_a_live_announcement_is_marked_read_by_its_announcement_id(notifications_socket, ana, luis):
@@ -395,3 +395,16 @@ async def test_leido_on_a_chat_socket_moves_the_cursor_forward_only_and_tells_th
     assert await sync_to_async(cursor)() == 3, "never past the room's last event"
     assert await sync_to_async(unread_mentions)() == []
     assert await chat.receive_nothing(timeout=0.1), "the chat socket itself gets no answer"
+
+
+async def test_the_history_carries_each_rooms_unread_and_mention_counts(notifications_socket, ana, luis, lobby):
+    """So a page's badges are right again after its notifications socket reconnects."""
+    await sync_to_async(chat_services.room_open)(user=luis, name="lobby")
+    await message_send(room=lobby, author=ana, content="hola")
+    await message_send(room=lobby, author=ana, content="@luis ¿estás?")
+    await message_send(room=lobby, author=luis, content="my own message is not unread for me")
+    _, history = await opened(notifications_socket, luis)
+    assert history["salas"] == {"lobby": {"no_leidos": 2, "menciones": 1}}
+    await sync_to_async(chat_services.room_mark_read)(room=lobby, user=luis)
+    _, history = await opened(notifications_socket, luis)
+    assert history["salas"] == {"lobby": {"no_leidos": 0, "menciones": 0}}

@@ -8,7 +8,7 @@ import { setupDesktopControl, showDesktop } from './desktop.js';
 import { loadStrings } from './i18n.js';
 import { NotificationCenter, fromFrame } from './notification-center.js';
 import { CLOSE, NOTIFY, notificationsUrl } from './protocol.js';
-import { addToRoom, clearRoom } from './room-badges.js';
+import { addToRoom, clearRoom, setRoom } from './room-badges.js';
 import { Toaster } from './toasts.js';
 
 const byId = (id) => document.getElementById(id);
@@ -39,12 +39,11 @@ setupDesktopControl(byId('escritorio'), byId('activar-escritorio'));
 const socket = new ReconnectingSocket(() => notificationsUrl(), { fatalCodes: new Set([CLOSE.UNAUTHENTICATED]) });
 
 const handlers = {
-  [NOTIFY.HISTORY]: (frame) => center.reset(frame.notificaciones.map(fromFrame), frame.no_leidas),
+  [NOTIFY.HISTORY]: onHistory,
   [NOTIFY.ANNOUNCEMENT]: (frame) => arrived(fromFrame(frame)),
   [NOTIFY.PERSONAL]: (frame) => arrived(fromFrame(frame)),
   [NOTIFY.ROOM_ACTIVITY]: onRoomActivity,
   [NOTIFY.ROOM_READ]: (frame) => clearRoom(frame.sala),
-  // `anuncios` is not sent today; with it, other tabs could tick off live announcements too.
   [NOTIFY.READ]: (frame) => center.markedRead(frame.ids, frame.anuncios),
 };
 
@@ -83,6 +82,15 @@ function isOnScreen(item) {
 }
 
 /** A message in one of my rooms: count it, unless it is mine or its room is on screen (the page reads it). */
+/** Every (re)connection: the unread list and count, and every room's badges, from the server. */
+function onHistory(frame) {
+  center.reset(frame.notificaciones.map(fromFrame), frame.no_leidas);
+  for (const [room, counts] of Object.entries(frame.salas ?? {})) {
+    if (room === watchedRoom()) continue; // the page being read keeps its own (zero) count
+    setRoom(room, { unread: counts.no_leidos, mentions: counts.menciones });
+  }
+}
+
 function onRoomActivity(frame) {
   if (frame.sala === watchedRoom()) return;
   addToRoom(frame.sala, {

@@ -7,6 +7,11 @@ function roomItems(room) {
   return document.querySelectorAll(`li[data-room="${CSS.escape(room)}"][data-unread]`);
 }
 
+/** Set a room's badges to the server's counts (after the notifications socket (re)connects). */
+export function setRoom(room, { unread, mentions }) {
+  for (const item of roomItems(room)) setRoomBadges(item, unread, mentions);
+}
+
 /** Show `unread` and `mentions` on one listed room (0 hides a badge). */
 function setRoomBadges(item, unread, mentions) {
   item.dataset.unread = String(unread);
