@@ -110,6 +110,18 @@ def luis(make_user):
     return make_user("luis")
 
 
+@pytest.fixture
+def login():
+    """A test client logged in as a user: `login(user, enforce_csrf_checks=True)`."""
+
+    def as_user(user, **kwargs) -> Client:
+        client = Client(**kwargs)
+        client.force_login(user)
+        return client
+
+    return as_user
+
+
 def session_cookie(user) -> str:
     client = Client()
     client.force_login(user)

@@ -4,7 +4,7 @@ import asyncio
 import json
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -15,6 +15,7 @@ from chat.forms import SignUpForm
 from chat.models import Membership, Room
 from notifications import api, services
 from notifications.models import Announcement, Notification
+from tests.layerutil import drain, listen
 
 PERSONAL_KEYS = {"type", "id", "titulo", "mensaje", "url", "tipo", "creado", "leida"}
 ANNOUNCEMENT_KEYS = {"type", "id", "anuncio_id", "titulo", "mensaje", "prioridad", "creado", "leida"}
@@ -30,31 +31,13 @@ def secret(ana):
     return chat_services.room_create(creator=ana, name="secret", is_private=True)
 
 
-def listen(group: str) -> str:
-    """A channel in a notifications group, as an open notifications socket's would be."""
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(group, channel)
-    return channel
-
-
 def pages_of(user) -> str:
     return listen(services.user_group(user.pk))
 
 
 def received(channel: str, timeout: float = 0.02) -> list[dict]:
     """The frames the channel got so far (the in-memory layer delivers during group_send)."""
-    layer = get_channel_layer()
-
-    async def drain():
-        events = []
-        while True:
-            try:
-                events.append(await asyncio.wait_for(layer.receive(channel), timeout))
-            except TimeoutError:
-                return events
-
-    return [json.loads(event["text"]) for event in async_to_sync(drain)() if "text" in event]
+    return [json.loads(event["text"]) for event in drain(channel, timeout) if "text" in event]
 
 
 def read_ids(frame: dict) -> list[int] | None:

@@ -25,16 +25,6 @@ CSRF_SECRET = "abcdefghijklmnopqrstuvwxyz012345"
 
 
 @pytest.fixture
-def login():
-    def as_user(user, **kwargs) -> Client:
-        client = Client(**kwargs)
-        client.force_login(user)
-        return client
-
-    return as_user
-
-
-@pytest.fixture
 def staff(make_user):
     return make_user("jefa", is_staff=True)
 

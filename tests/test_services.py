@@ -1,6 +1,5 @@
 """Every state change and read of the chat, through the services the transports call."""
 
-import asyncio
 import json
 
 import pytest
@@ -12,6 +11,8 @@ from django.db import transaction
 from chat import protocol, services
 from chat.models import Membership, Message, Room
 from chat.services import ActionError, RoomNotFound
+from tests.layerutil import drain
+from tests.layerutil import listen as listen_to
 
 
 @pytest.fixture
@@ -26,25 +27,12 @@ def secret(ana):
 
 def listen(room) -> str:
     """A channel in the room's group, as an open socket's would be."""
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(room.group_name, channel)
-    return channel
+    return listen_to(room.group_name)
 
 
 def received(channel: str, timeout: float = 0.2) -> list[dict]:
     """Every channel-layer event the channel got so far (waiting `timeout` for stragglers)."""
-    layer = get_channel_layer()
-
-    async def drain():
-        events = []
-        while True:
-            try:
-                events.append(await asyncio.wait_for(layer.receive(channel), timeout))
-            except TimeoutError:
-                return events
-
-    return async_to_sync(drain)()
+    return drain(channel, timeout)
 
 
 def frames(events: list[dict]) -> list[dict]:

@@ -5,7 +5,6 @@ import html
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
-from django.test import Client
 
 from chat import services
 from chat.models import Membership, Room
@@ -13,16 +12,6 @@ from chat.models import Membership, Room
 pytestmark = pytest.mark.django_db
 
 SCRIPT = "<script>alert(1)</script>"
-
-
-@pytest.fixture
-def login():
-    def as_user(user, **kwargs) -> Client:
-        client = Client(**kwargs)
-        client.force_login(user)
-        return client
-
-    return as_user
 
 
 @pytest.fixture
