@@ -107,6 +107,7 @@ def test_announcement_reaches_every_connected_user_once_on_both_processes_but_no
                     "type": "historial_notificaciones",
                     "notificaciones": [],
                     "no_leidas": 0,
+                    "salas": {},
                 }
                 late_user_connected.set()
                 announcement = await sending
@@ -176,4 +177,4 @@ def test_personal_notification_and_its_read_state_reach_only_that_users_pages_on
             return await first_frame(again)
 
     history = asyncio.run(scenario())
-    assert history == {"type": "historial_notificaciones", "notificaciones": [], "no_leidas": 0}
+    assert history == {"type": "historial_notificaciones", "notificaciones": [], "no_leidas": 0, "salas": {}}
