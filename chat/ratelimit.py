@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import weakref
 
@@ -16,6 +17,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smh])\s*$")
 
 
+@functools.cache  # called on every write: parse each setting value once
 def parse_rate(text: str) -> RateLimitItemPerSecond | None:
     """'30/10s' (30 per 10 seconds), '100/m', '1000/h', or 'off' (None)."""
     if text.strip().lower() == "off":
