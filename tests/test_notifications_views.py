@@ -55,6 +55,13 @@ def post_json(client: Client, path: str, data, **extra):
     return client.post(path, body, content_type="application/json", **extra)
 
 
+def post_announcement(client: Client, data: dict, as_json: bool):
+    """POST to the tutorial's announcement endpoint as a form, or as JSON."""
+    if as_json:
+        return post_json(client, "/notifications/announce/send/", data)
+    return client.post("/notifications/announce/send/", data)
+
+
 def with_csrf_cookie(client: Client) -> dict:
     """Give the client a CSRF cookie and return the header a page's script would send with it."""
     client.cookies[settings.CSRF_COOKIE_NAME] = CSRF_SECRET
@@ -186,24 +193,14 @@ def test_mark_read_needs_the_csrf_token(login, luis):
 
 @pytest.mark.parametrize("as_json", [False, True], ids=["form", "json"])
 def test_announcement_endpoint_refuses_anonymous_visitors(client, luis, as_json):
-    data = {"titulo": "T", "mensaje": "M", "prioridad": "alta"}
-    response = (
-        post_json(client, "/notifications/announce/send/", data)
-        if as_json
-        else client.post("/notifications/announce/send/", data)
-    )
+    response = post_announcement(client, {"titulo": "T", "mensaje": "M", "prioridad": "alta"}, as_json)
     assert response.status_code == 403 and response.json() == NOT_AUTHORIZED
     assert not Announcement.objects.exists() and not Notification.objects.exists()
 
 
 @pytest.mark.parametrize("as_json", [False, True], ids=["form", "json"])
 def test_announcement_endpoint_refuses_users_who_are_not_staff(login, luis, as_json):
-    client, data = login(luis), {"titulo": "T", "mensaje": "M"}
-    response = (
-        post_json(client, "/notifications/announce/send/", data)
-        if as_json
-        else client.post("/notifications/announce/send/", data)
-    )
+    response = post_announcement(login(luis), {"titulo": "T", "mensaje": "M"}, as_json)
     assert response.status_code == 403 and response.json() == NOT_AUTHORIZED
     assert not Announcement.objects.exists() and not Notification.objects.exists()
 
@@ -216,10 +213,7 @@ def test_staff_announce_through_the_endpoint_to_every_active_user(
     client, data = login(staff), {"titulo": "Corte", "mensaje": "A las 22:00", "prioridad": "alta"}
     everyone = listen(services.EVERYONE)
     with django_capture_on_commit_callbacks(execute=True):
-        if as_json:
-            response = post_json(client, "/notifications/announce/send/", data)
-        else:
-            response = client.post("/notifications/announce/send/", data)
+        response = post_announcement(client, data, as_json)
     assert response.status_code == 200 and response.json() == {"status": "enviado"}
     announcement = Announcement.objects.get()
     assert (announcement.title, announcement.message, announcement.priority) == ("Corte", "A las 22:00", "high")
