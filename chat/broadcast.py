@@ -31,7 +31,7 @@ async def send_room_frame(group: str, frame: dict, *, seq: int | None = None, sk
 
 def send_room_frame_sync(group: str, frame: dict, *, seq: int | None = None, skip_user_id: int | None = None) -> None:
     """Send a frame to every socket in a room (sync callers: services, on commit)."""
-    async_to_sync(send_room_frame)(group, frame, seq=seq, skip_user_id=skip_user_id)
+    group_send_sync(group, room_event_message(frame, seq=seq, skip_user_id=skip_user_id))
 
 
 def session_group(session_key: str) -> str:
@@ -39,11 +39,16 @@ def session_group(session_key: str) -> str:
     return "chat.session." + hashlib.sha256(session_key.encode()).hexdigest()[:32]
 
 
+def group_send_sync(group: str, message: dict) -> None:
+    """Send a channel-layer message to a group from synchronous code (services, on commit)."""
+    async_to_sync(get_channel_layer().group_send)(group, message)
+
+
 def session_ended_sync(session_key: str) -> None:
     """Close every socket opened by a session that logged out."""
-    async_to_sync(get_channel_layer().group_send)(session_group(session_key), {"type": SESSION_ENDED})
+    group_send_sync(session_group(session_key), {"type": SESSION_ENDED})
 
 
 def member_removed_sync(group: str, user_id: int) -> None:
     """Tell a room's sockets that a user lost access, so theirs close at once."""
-    async_to_sync(get_channel_layer().group_send)(group, {"type": ROOM_MEMBER_REMOVED, "user_id": user_id})
+    group_send_sync(group, {"type": ROOM_MEMBER_REMOVED, "user_id": user_id})

@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 from functools import partial
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from chat import protocol
+from chat.broadcast import group_send_sync
 from notifications.models import Announcement, Notification, Priority
 
 __all__ = ["Notification", "announce", "mark_read", "notify_user", "unread_count"]
@@ -34,14 +33,10 @@ def room_group(room_id) -> str:
     return f"notifications.room.{room_id}"
 
 
-def _send(group: str, message: dict) -> None:
-    async_to_sync(get_channel_layer().group_send)(group, message)
-
-
 def send_frame_on_commit(group: str, frame: dict) -> None:
     """Deliver a frame (serialized once) to a notifications group after the transaction commits."""
     message = {"type": FRAME, "text": protocol.encode(frame)}
-    transaction.on_commit(partial(_send, group, message))
+    transaction.on_commit(partial(group_send_sync, group, message))
 
 
 # Personal notifications and announcements.
@@ -87,7 +82,7 @@ def announce(title: str, message: str, priority: str = Priority.NORMAL, author=N
             "text": protocol.encode(protocol.announcement(announcement)),
             "sent": announcement.created.timestamp(),
         }
-        transaction.on_commit(partial(_send, EVERYONE, event))
+        transaction.on_commit(partial(group_send_sync, EVERYONE, event))
     return announcement
 
 
@@ -189,4 +184,4 @@ def notify_mentions(message) -> list[str]:
 
 def rooms_changed_on_commit(user_id) -> None:
     """The user joined or left a room: their notification sockets re-read which rooms to watch."""
-    transaction.on_commit(partial(_send, user_group(user_id), {"type": ROOMS_CHANGED}))
+    transaction.on_commit(partial(group_send_sync, user_group(user_id), {"type": ROOMS_CHANGED}))
