@@ -1,37 +1,38 @@
-"""Fan-out: the one place where a room event is serialized and sent to the room's sockets.
+"""Fan-out: the one place where a room event is serialized and published to the room's sockets.
 
-Every frame is serialized once here; each consumer forwards the same text. The event
-carries the room sequence (or None for best-effort frames such as typing), so that
-consumers can drop what they already sent and notice gaps.
+Every frame is serialized once here; each process's hub (chat.hub) hands the same text
+to its sockets. The event carries the room sequence (or None for best-effort frames
+such as typing), so that sockets can drop what they already sent and notice gaps.
+Every message names its group, which is how a hub finds its listeners.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-
 from chat import protocol
+from chat.hub import get_hub, publish_sync
 
 ROOM_EVENT = "room.event"
 ROOM_MEMBER_REMOVED = "room.member_removed"
 SESSION_ENDED = "session.ended"
 
 
-def room_event_message(frame: dict, *, seq: int | None = None, skip_user_id: int | None = None) -> dict:
+def room_event_message(group: str, frame: dict, *, seq: int | None = None, skip_user_id: int | None = None) -> dict:
     """The channel-layer message for one room frame, serialized once."""
-    return {"type": ROOM_EVENT, "text": protocol.encode(frame), "seq": seq, "skip_user": skip_user_id}
+    return {"type": ROOM_EVENT, "group": group, "text": protocol.encode(frame), "seq": seq, "skip_user": skip_user_id}
 
 
 async def send_room_frame(group: str, frame: dict, *, seq: int | None = None, skip_user_id: int | None = None) -> None:
     """Send a frame to every socket in a room (async callers: consumers)."""
-    await get_channel_layer().group_send(group, room_event_message(frame, seq=seq, skip_user_id=skip_user_id))
+    hub = get_hub()
+    await hub.start()
+    hub.publish(group, room_event_message(group, frame, seq=seq, skip_user_id=skip_user_id))
 
 
 def send_room_frame_sync(group: str, frame: dict, *, seq: int | None = None, skip_user_id: int | None = None) -> None:
     """Send a frame to every socket in a room (sync callers: services, on commit)."""
-    group_send_sync(group, room_event_message(frame, seq=seq, skip_user_id=skip_user_id))
+    group_send_sync(group, room_event_message(group, frame, seq=seq, skip_user_id=skip_user_id))
 
 
 def session_group(session_key: str) -> str:
@@ -40,8 +41,8 @@ def session_group(session_key: str) -> str:
 
 
 def group_send_sync(group: str, message: dict) -> None:
-    """Send a channel-layer message to a group from synchronous code (services, on commit)."""
-    async_to_sync(get_channel_layer().group_send)(group, message)
+    """Send a message to a group's sockets from synchronous code (services, on commit)."""
+    publish_sync(group, {**message, "group": group})
 
 
 def session_ended_sync(session_key: str) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 import time
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -13,6 +16,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from chat import broadcast, protocol, ratelimit, services
+from chat.hub import get_hub
+from chat.outbox import Outbox
 from chat.presence import get_presence
 from chat.protocol import ProtocolError
 from chat.services import ActionError, RoomNotFound
@@ -58,17 +63,70 @@ def parse_after(scope) -> tuple[int | None, bool]:
 class NotFoundConsumer(AsyncWebsocketConsumer):
     """Refuses sockets to any other path."""
 
+    channel_layer_alias = None
+
     async def connect(self):
         await self.close(code=CLOSE_NOT_FOUND)
 
 
-class ChatConsumer(AsyncWebsocketConsumer):
+class HubConsumer(AsyncWebsocketConsumer):
+    """A socket that hears its groups through the process's hub (chat.hub), not through a layer channel of its own."""
+
+    channel_layer_alias = None  # no channel, no Redis client and no receive task per socket
+    outbox: Outbox | None = None
+    close_code: int | None = None  # asked to close before it was accepted
+    _ids = itertools.count()
+
+    async def dispatch(self, message):
+        # Channels closes stale database connections here, with a thread hop for every
+        # frame; database_sync_to_async already does that around each query.
+        await getattr(self, get_handler_name(message))(message)
+
+    async def subscribe(self, *groups: str) -> None:
+        hub = get_hub()
+        for group in groups:
+            await hub.subscribe(group, self)
+        self.socket_id = f"{hub.channel_name}#{next(self._ids)}"
+
+    async def unsubscribe(self, *groups: str) -> None:
+        hub = get_hub()
+        for group in groups:
+            await hub.unsubscribe(group, self)
+
+    async def accept(self, subprotocol=None, headers=None):
+        await super().accept(subprotocol, headers)
+        self.outbox = Outbox(self.base_send, max_queued_bytes=settings.CHARLA_SEND_BUFFER_BYTES)
+        if self.close_code is not None:
+            self.outbox.close(self.close_code)
+
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        """Frames go out in order through the outbox, which never waits for a slow reader."""
+        self.write(text_data)
+
+    def write(self, text: str) -> None:
+        self.outbox.write(text)
+
+    def close_soon(self, code: int) -> None:
+        """Close from a hub event (which must not wait)."""
+        if self.outbox is None:
+            self.close_code = code
+        else:
+            self.outbox.close(code)
+
+    def hub_event(self, message: dict) -> None:
+        getattr(self, message["type"].replace(".", "_"))(message)
+
+
+class ChatConsumer(HubConsumer):
     """One browser tab in one room."""
 
     room = None
     session_group = None
     typing_relayed_at = 0.0
     typing = False
+    cursor = 0
+    # Room events that arrived while the history or a gap was being read: handled after it.
+    held: list[dict] | None = None
 
     async def connect(self):
         self.user = self.scope["user"]
@@ -84,11 +142,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.language = scope_language(self.scope)
         self.username = self.user.get_username()
-        await self.channel_layer.group_add(self.room.group_name, self.channel_name)
         session_key = self.scope["session"].session_key
         if session_key:
             self.session_group = broadcast.session_group(session_key)
-            await self.channel_layer.group_add(self.session_group, self.channel_name)
+        self.held = []
+        await self.subscribe(*self.groups_to_keep())
         await self.accept()
 
         after, malformed = parse_after(self.scope)
@@ -97,16 +155,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 message = _("Invalid 'after' parameter; sending the latest messages.")
             await self.send_error(message, "invalid_after")
         history = await database_sync_to_async(services.room_history)(room=self.room, after=after)
+        self.write(protocol.encode(history))
         self.cursor = history["seq"]
-        await self.send(text_data=protocol.encode(history))
+        self.release_held()
         get_watchdog().watch(self)
 
         presence = get_presence()
-        if await presence.join(self.room.pk, self.user.pk, self.username, self.channel_name):
-            await self.announce_presence(protocol.user_joined(self.username))
-        else:  # another tab of someone already online: only this socket needs the list
-            online = protocol.online_users(await presence.online(self.room.pk))
-            await self.send(text_data=protocol.encode(online))
+        if await presence.join(self.room.pk, self.user.pk, self.username, self.socket_id):
+            await broadcast.send_room_frame(self.room.group_name, protocol.user_joined(self.username))
+        # Only this socket gets the whole list; the others keep theirs from joins and leaves
+        # (a list to everyone at each arrival costs N² frames when a big room arrives at 9 a.m.).
+        self.write(protocol.encode(protocol.online_users(await presence.online(self.room.pk))))
 
     def groups_to_keep(self) -> list[str]:
         return [self.room.group_name, *([self.session_group] if self.session_group else [])]
@@ -115,11 +174,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.room is None:
             return
         get_watchdog().forget(self)
-        await self.channel_layer.group_discard(self.room.group_name, self.channel_name)
-        if self.session_group:
-            await self.channel_layer.group_discard(self.session_group, self.channel_name)
-        if await get_presence().leave(self.room.pk, self.user.pk, self.channel_name):
-            await self.announce_presence(protocol.user_left(self.username))
+        await self.unsubscribe(*self.groups_to_keep())
+        if await get_presence().leave(self.room.pk, self.user.pk, self.socket_id):
+            await broadcast.send_room_frame(self.room.group_name, protocol.user_left(self.username))
 
     async def receive(self, text_data=None, bytes_data=None):
         with translation.override(self.language):
@@ -153,10 +210,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 # A retried send: only this socket needs the echo it missed. Never ahead of
                 # the socket's cursor, or the client would skip the events before it.
                 if message.seq > self.cursor:
-                    await self.fill_gap()
+                    self.resync()
                 else:
                     payload = await database_sync_to_async(protocol.message_payload)(message)
-                    await self.send(text_data=protocol.encode(protocol.message_sent(payload)))
+                    self.write(protocol.encode(protocol.message_sent(payload)))
         elif isinstance(frame, protocol.EditMessage):
             await database_sync_to_async(services.message_edit)(
                 room=self.room, user=self.user, message_id=frame.message_id, content=frame.content
@@ -181,50 +238,58 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def send_error(self, message: str, code: str, client_id: str | None = None) -> None:
         await self.send(text_data=protocol.encode(protocol.error(message, code, client_id)))
 
-    async def announce_presence(self, change: dict) -> None:
-        """Tell the room that a user came or went (per user, not per tab), and who is online now."""
-        group = self.room.group_name
-        await broadcast.send_room_frame(group, change)
-        online = await get_presence().online(self.room.pk)
-        await broadcast.send_room_frame(group, protocol.online_users(online))
+    # Hub events (see chat.broadcast): handled at once, never waiting.
 
-    # Channel-layer handlers (see chat.broadcast).
-
-    async def room_event(self, event):
+    def room_event(self, event: dict) -> None:
         """Forward a room frame: in room order, once, and never one's own typing."""
         seq = event["seq"]
         if seq is not None:
+            if self.held is not None:
+                self.held.append(event)
+                return
             if seq <= self.cursor:
                 return  # already sent (history, or filled in from a gap)
             if seq > self.cursor + 1:
-                await self.fill_gap()
+                self.held = [event]
+                asyncio.get_running_loop().create_task(self.fill_gap())
                 return
             self.cursor = seq
         if event["skip_user"] is not None and event["skip_user"] == self.user.pk:
             return
-        await self.send(text_data=event["text"])
+        self.write(event["text"])
+
+    def release_held(self) -> None:
+        held, self.held = self.held, None
+        for event in held or ():
+            self.room_event(event)
+
+    def resync(self) -> None:
+        """Send what this socket missed (the watchdog saw it fall behind, or a retried send is ahead of it)."""
+        if self.held is None and self.outbox is not None:
+            self.held = []
+            asyncio.get_running_loop().create_task(self.fill_gap())
 
     async def fill_gap(self) -> None:
         """Events reached this socket out of order or not at all: send what was missed from the database."""
-        gap_start, caught_up = self.cursor, False
-        while not caught_up:
-            frames, self.cursor, caught_up = await database_sync_to_async(services.events_after)(
-                room=self.room, seq=self.cursor, gap_start=gap_start
-            )
-            for frame in frames:
-                await self.send(text_data=protocol.encode(frame))
+        try:
+            gap_start, caught_up = self.cursor, False
+            while not caught_up:
+                frames, self.cursor, caught_up = await database_sync_to_async(services.events_after)(
+                    room=self.room, seq=self.cursor, gap_start=gap_start
+                )
+                for frame in frames:
+                    self.write(protocol.encode(frame))
+        except Exception:  # the database is away: the watchdog asks again
+            logger.warning("filling a gap in room %s failed", self.room.pk, exc_info=True)
+            self.held = None
+            return
+        self.release_held()
 
-    async def room_resync(self, event):
-        """The watchdog saw this socket fall behind: re-join the room's group (Redis may have
-        lost it) and send what was missed."""
-        await self.channel_layer.group_add(self.room.group_name, self.channel_name)
-        await self.fill_gap()
-
-    async def session_ended(self, event):
+    def session_ended(self, event: dict) -> None:
         """The session that opened this socket logged out."""
-        await self.close(code=CLOSE_UNAUTHENTICATED)
+        self.close_soon(CLOSE_UNAUTHENTICATED)
 
-    async def room_member_removed(self, event):
+    def room_member_removed(self, event: dict) -> None:
         """The user lost access to this room: stop receiving at once."""
         if event["user_id"] == self.user.pk:
-            await self.close(code=CLOSE_FORBIDDEN)
+            self.close_soon(CLOSE_FORBIDDEN)

@@ -177,7 +177,7 @@ def user_left(username: str) -> dict:
 
 
 def online_users(usernames: list[str]) -> dict:
-    """`usuarios_conectados`: who is online in the room now (sent on connect and on change)."""
+    """`usuarios_conectados`: who is online in the room now (sent on connect; then joins and leaves)."""
     return {"type": "usuarios_conectados", "usuarios": usernames, "total": len(usernames)}
 
 

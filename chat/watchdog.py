@@ -3,11 +3,11 @@
 The channel layer is at-most-once: it drops over capacity, a Redis restart wipes group
 memberships, and group_expiry removes long-lived sockets from groups. Each tick, the
 watchdog reads the counters of the rooms with sockets in this process (one query) and
-asks every socket still behind what was committed a tick ago to re-join its group and
-fill the gap from the database. It also announces, once, the users of a crashed
-process whose presence lapsed, and re-joins every socket's groups (chat and
-notifications sockets alike) each half of the layer's group_expiry, so that a page left
-open for days keeps hearing (channels#999).
+asks every socket still behind what was committed a tick ago to fill the gap from the
+database (and the hub to join that room's group again). It also announces, once, the
+users of a crashed process whose presence lapsed, and has the hub re-join all its
+groups each half of the layer's group_expiry, so that a page left open for days keeps
+hearing (channels#999).
 """
 
 from __future__ import annotations
@@ -19,17 +19,15 @@ import weakref
 from collections import defaultdict
 
 from channels.db import database_sync_to_async
-from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from chat import broadcast, protocol
+from chat.hub import get_hub
 from chat.models import Room
 from chat.presence import get_presence
 
 logger = logging.getLogger(__name__)
-
-RESYNC = "room.resync"
 
 
 class Watchdog:
@@ -48,7 +46,7 @@ class Watchdog:
         self.keep_groups(consumer)
 
     def keep_groups(self, consumer) -> None:
-        """Keep re-joining the socket's groups (`consumer.groups_to_keep()`) before they expire."""
+        """Keep this process's groups (the socket's among them) joined while the socket is open."""
         self._listeners.add(consumer)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
@@ -78,20 +76,21 @@ class Watchdog:
         if not room_ids:
             return
         counters = await database_sync_to_async(_room_counters)(room_ids)
-        layer = get_channel_layer()
+        hub = get_hub()
         for room_id in room_ids:
             committed_a_tick_ago = self._last_seen.get(room_id)
             self._last_seen[room_id] = counters.get(room_id, 0)
             if committed_a_tick_ago is None:
                 continue
-            for consumer in list(self._sockets.get(room_id, ())):
-                if consumer.cursor < committed_a_tick_ago:
+            behind = [c for c in self._sockets.get(room_id, ()) if c.cursor < committed_a_tick_ago]
+            if behind:
+                # Redis may have lost this process's place in the group: take it again.
+                await hub.rejoin([Room.group_name_for(room_id)])
+                for consumer in behind:
                     try:
-                        await layer.send(consumer.channel_name, {"type": RESYNC})
-                    except ChannelFull:
-                        # Its queue is full of events still to handle: those will reveal the
-                        # gap, or the next tick asks again. The other sockets come first.
-                        continue
+                        consumer.resync()
+                    except Exception:  # one broken socket must not keep the others behind
+                        logger.warning("resync of a socket in room %s failed", room_id, exc_info=True)
         for room_id in room_ids:
             try:
                 await self.sweep_presence(room_id)
@@ -100,13 +99,10 @@ class Watchdog:
 
     async def rejoin_groups_if_due(self) -> None:
         """The layer forgets a group member after group_expiry: join again at half of it."""
-        layer = get_channel_layer()
-        if time.monotonic() - self._rejoined_at < layer.group_expiry / 2:
+        if time.monotonic() - self._rejoined_at < get_channel_layer().group_expiry / 2:
             return
         self._rejoined_at = time.monotonic()
-        for consumer in list(self._listeners):
-            for group in consumer.groups_to_keep():
-                await layer.group_add(group, consumer.channel_name)
+        await get_hub().rejoin()
 
     async def sweep_presence(self, room_id: int) -> None:
         """Announce, once, the users of a crashed process whose presence lapsed."""
@@ -116,7 +112,6 @@ class Watchdog:
             group = Room.group_name_for(room_id)
             for username in lapsed:
                 await broadcast.send_room_frame(group, protocol.user_left(username))
-            await broadcast.send_room_frame(group, protocol.online_users(await presence.online(room_id)))
 
 
 def _room_counters(room_ids: list[int]) -> dict[int, int]:

@@ -142,6 +142,8 @@ else:
 # Charla's own limits.
 CHARLA_MESSAGE_MAX_CHARS = env.int("CHARLA_MESSAGE_MAX_CHARS", default=4000)
 CHARLA_FRAME_MAX_BYTES = env.int("CHARLA_FRAME_MAX_BYTES", default=64 * 1024)
+# Frames queued for a socket whose reader is too slow before it is closed (1013; it resumes).
+CHARLA_SEND_BUFFER_BYTES = env.int("CHARLA_SEND_BUFFER_BYTES", default=4 * 1024 * 1024)
 # Writes (sends, edits, deletions) per user: "30/10s", "100/m", or "off" (benchmarks).
 CHARLA_SEND_RATE = env.str("CHARLA_SEND_RATE", default="30/10s")
 # How often each process checks that its sockets missed nothing (seconds).

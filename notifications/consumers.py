@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 
 from chat import protocol
-from chat.consumers import CLOSE_UNAUTHENTICATED
+from chat.consumers import CLOSE_UNAUTHENTICATED, HubConsumer
 from chat.models import Membership, Room
 from chat.watchdog import get_watchdog
 from notifications import services
@@ -15,7 +16,7 @@ from notifications.models import Notification
 HISTORY_SIZE = 50
 
 
-class NotificationsConsumer(AsyncWebsocketConsumer):
+class NotificationsConsumer(HubConsumer):
     """One page's feed of what concerns its user; it sends nothing but history and live frames."""
 
     user = None
@@ -27,11 +28,10 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user_group = services.user_group(self.user.pk)
-        for group in (self.user_group, services.EVERYONE):
-            await self.channel_layer.group_add(group, self.channel_name)
+        await self.subscribe(self.user_group, services.EVERYONE)
         await self.watch_rooms()
         await self.accept()
-        await self.send(text_data=protocol.encode(await database_sync_to_async(self.history)()))
+        self.write(protocol.encode(await database_sync_to_async(self.history)()))
         get_watchdog().keep_groups(self)
 
     def groups_to_keep(self) -> list[str]:
@@ -54,33 +54,30 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
                 lambda: list(Membership.objects.filter(user=self.user).values_list("room_id", flat=True))
             )()
         )
-        for room_id in rooms - self.rooms:
-            await self.channel_layer.group_add(services.room_group(room_id), self.channel_name)
-        for room_id in self.rooms - rooms:
-            await self.channel_layer.group_discard(services.room_group(room_id), self.channel_name)
+        await self.subscribe(*(services.room_group(r) for r in rooms - self.rooms))
+        await self.unsubscribe(*(services.room_group(r) for r in self.rooms - rooms))
         self.rooms = rooms
 
     async def disconnect(self, code):
         if self.user is None or not self.user.is_authenticated:
             return
         get_watchdog().forget(self)
-        for group in self.groups_to_keep():
-            await self.channel_layer.group_discard(group, self.channel_name)
+        await self.unsubscribe(*self.groups_to_keep())
 
     async def receive(self, text_data=None, bytes_data=None):
         """This socket only listens; marking read goes through HTTP (with CSRF)."""
 
-    # Channel-layer handlers (see notifications.services).
+    # Hub events (see notifications.services): handled at once, never waiting.
 
-    async def notify_frame(self, event):
-        await self.send(text_data=event["text"])
+    def notify_frame(self, event):
+        self.write(event["text"])
 
-    async def notify_announcement(self, event):
+    def notify_announcement(self, event):
         """Announcements go to everyone once; users who joined after it was sent are not its recipients."""
         joined = getattr(self.user, "date_joined", None)
         if joined is not None and joined.timestamp() > event["sent"]:
             return
-        await self.send(text_data=event["text"])
+        self.write(event["text"])
 
-    async def notify_rooms_changed(self, event):
-        await self.watch_rooms()
+    def notify_rooms_changed(self, event):
+        asyncio.get_running_loop().create_task(self.watch_rooms())

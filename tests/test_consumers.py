@@ -89,7 +89,7 @@ async def test_typing_reaches_others_but_not_the_typist(ws_connect, ana, luis, g
     await connected_and_settled(a)
     b, *_ = await ws_connect(luis, "general-chat")
     await connected_and_settled(b)
-    await receive_until(a, "usuarios_conectados")  # luis arrived
+    await receive_until(a, "usuario_unido")  # luis arrived
     await send(a, {"type": "escribiendo"})
     assert await receive(b) == {"type": "escribiendo", "username": "ana"}
     await send(a, {"type": "dejar_escribir"})
@@ -103,7 +103,7 @@ async def test_join_and_leave_are_announced_per_user_not_per_tab(ws_connect, ana
     b1, *_ = await ws_connect(luis, "general-chat")
     await connected_and_settled(b1)
     assert await receive(a) == {"type": "usuario_unido", "username": "luis"}
-    assert await receive(a) == {"type": "usuarios_conectados", "usuarios": ["ana", "luis"], "total": 2}
+    assert await a.receive_nothing(timeout=0.3), "the room hears the change, not the whole list again"
     b2, *_ = await ws_connect(luis, "general-chat")
     history = await receive(b2)
     assert history["type"] == "historial"
@@ -113,7 +113,18 @@ async def test_join_and_leave_are_announced_per_user_not_per_tab(ws_connect, ana
     assert await a.receive_nothing(timeout=0.3), "closing one of two tabs must not announce a leave"
     await b1.disconnect()
     assert await receive(a) == {"type": "usuario_salio", "username": "luis"}
-    assert await receive(a) == {"type": "usuarios_conectados", "usuarios": ["ana"], "total": 1}
+    assert await a.receive_nothing(timeout=0.3)
+
+
+async def test_a_new_socket_gets_the_whole_online_list_once(ws_connect, ana, luis, general):
+    a, *_ = await ws_connect(ana, "general-chat")
+    await connected_and_settled(a)
+    b, *_ = await ws_connect(luis, "general-chat")
+    assert (await receive(b))["type"] == "historial"
+    frames = [await receive(b), await receive(b)]
+    assert {"type": "usuarios_conectados", "usuarios": ["ana", "luis"], "total": 2} in frames
+    assert {"type": "usuario_unido", "username": "luis"} in frames
+    assert await b.receive_nothing(timeout=0.3)
 
 
 @pytest.mark.parametrize(
@@ -212,7 +223,7 @@ async def test_retried_send_with_client_id_stores_once_and_echoes_to_sender(ws_c
     await connected_and_settled(a)
     b, *_ = await ws_connect(luis, "general-chat")
     await connected_and_settled(b)
-    await receive_until(a, "usuarios_conectados")
+    await receive_until(a, "usuario_unido")
     frame = {"type": "mensaje", "mensaje": "once", "client_id": "c-123"}
     await send(a, frame)
     first = await receive(a)
@@ -339,7 +350,7 @@ async def test_typing_on_every_keystroke_is_relayed_once_and_never_answered(ws_c
     await connected_and_settled(a)
     b, *_ = await ws_connect(luis, "general-chat")
     await connected_and_settled(b)
-    await receive_until(a, "usuarios_conectados")
+    await receive_until(a, "usuario_unido")
     for _ in range(20):
         await send(a, {"type": "escribiendo"})
     await send(a, {"type": "dejar_escribir"})
@@ -356,7 +367,7 @@ async def test_writes_over_the_rate_limit_are_refused_and_others_keep_sending(ws
     await connected_and_settled(a)
     b, *_ = await ws_connect(luis, "general-chat")
     await connected_and_settled(b)
-    await receive_until(a, "usuarios_conectados")
+    await receive_until(a, "usuario_unido")
     for i in range(3):
         await send(a, {"type": "mensaje", "mensaje": f"ok {i}"})
         await receive_until(a, "mensaje")

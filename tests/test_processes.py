@@ -32,7 +32,7 @@ def test_message_and_typing_cross_processes_through_redis(charla_servers, redis_
                 await recv_frame(b, "historial")
                 # Presence is shared: ana, on the other process, sees luis arrive.
                 assert (await recv_frame(a, "usuario_unido"))["username"] == "luis"
-                assert (await recv_frame(a, "usuarios_conectados"))["usuarios"] == ["ana", "luis"]
+                assert (await recv_frame(b, "usuarios_conectados"))["usuarios"] == ["ana", "luis"]
 
                 await a.send(json.dumps({"type": "mensaje", "mensaje": "hola desde uno"}))
                 got = await recv_frame(b, "mensaje")

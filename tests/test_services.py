@@ -187,8 +187,10 @@ def test_removal_tells_the_room_on_commit_so_the_users_sockets_close(
         services.member_remove(room=secret, actor=ana, user=luis)
         assert received(channel, timeout=0.05) == [], "sent before the commit"
         assert received(luis_pages, timeout=0.05) == [], "sent before the commit"
-    assert received(channel) == [{"type": "room.member_removed", "user_id": luis.pk}]
-    assert received(luis_pages) == [{"type": "notify.rooms_changed"}], "his pages stop watching the room"
+    assert received(channel) == [{"type": "room.member_removed", "user_id": luis.pk, "group": secret.group_name}]
+    assert received(luis_pages) == [{"type": "notify.rooms_changed", "group": f"notifications.user.{luis.pk}"}], (
+        "his pages stop watching the room"
+    )
 
 
 # Sending.

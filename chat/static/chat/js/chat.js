@@ -73,17 +73,30 @@ const readCursor = new ReadCursor({
   isAtBottom: () => list.isNearBottom(),
 });
 
+// The whole list comes on connect; after that, joins and leaves keep it current.
+let online = new Set();
+const showOnline = () => renderOnline(ui.online, ui.onlineTotal, [...online].sort(), { me: config.username, t });
+
 const handlers = {
   [FRAME.HISTORY]: onHistory,
   [FRAME.MESSAGE]: (frame) => onMessage(frame.mensaje),
   [FRAME.EDITED]: (frame) => list.apply(frame.mensaje, { hasOlder: history.hasMore }),
   [FRAME.DELETED]: (frame) => list.remove(frame.id),
-  [FRAME.JOINED]: (frame) => notice('joined', frame.username),
+  [FRAME.JOINED]: (frame) => {
+    online.add(frame.username);
+    showOnline();
+    notice('joined', frame.username);
+  },
   [FRAME.LEFT]: (frame) => {
+    online.delete(frame.username);
+    showOnline();
     typingIn.hide(frame.username);
     notice('left', frame.username);
   },
-  [FRAME.ONLINE]: (frame) => renderOnline(ui.online, ui.onlineTotal, frame.usuarios, { me: config.username, t }),
+  [FRAME.ONLINE]: (frame) => {
+    online = new Set(frame.usuarios);
+    showOnline();
+  },
   [FRAME.TYPING]: (frame) => typingIn.show(frame.username),
   [FRAME.STOP_TYPING]: (frame) => typingIn.hide(frame.username),
   [FRAME.ERROR]: onError,
@@ -207,7 +220,8 @@ socket.addEventListener('fatal', ({ detail }) => {
   link.textContent = linkText;
   link.href = href;
   ui.form.closest('.composer-area').replaceWith(box);
-  renderOnline(ui.online, ui.onlineTotal, [], { me: config.username, t });
+  online = new Set();
+  showOnline();
 });
 
 // Writing, editing, deleting.

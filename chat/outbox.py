@@ -1,0 +1,104 @@
+"""Writing frames to one socket from synchronous code, in order, without a task per frame.
+
+An ASGI server's send is a coroutine that nearly always finishes without waiting
+(Daphne's never waits; uvicorn's waits only while the socket's write buffer is over
+its high-water mark). So the coroutine is run right away, as an eager task would be
+(asyncio.eager_task_factory, Python 3.12), and a task is made only for a send that
+has to wait: frames written meanwhile queue behind it. A reader too slow for its
+queue is closed, as Mattermost closes a full send queue; it resumes from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+# 1013, "Try Again Later" (RFC 6455 section 7.4.1): the client reconnects and resumes.
+CLOSE_TOO_SLOW = 1013
+
+
+class _Resume:
+    """Await the rest of a coroutine that was started by hand and is waiting on `pending`."""
+
+    def __init__(self, coro: Coroutine, pending: Any):
+        self.coro, self.pending = coro, pending
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        pending = self.pending
+        while True:
+            try:
+                yield pending  # the running task waits for it, as it would have for the coroutine
+            except BaseException as exc:  # noqa: BLE001 - handed to the coroutine, as a task would
+                step = self.coro.throw
+                arg: Any = exc
+            else:
+                step, arg = self.coro.send, None
+            try:
+                pending = step(arg)
+            except StopIteration as stop:
+                return stop.value
+
+
+class Outbox:
+    """The frames on their way to one socket."""
+
+    def __init__(self, send: Callable[[dict], Awaitable[None]], *, max_queued_bytes: int):
+        self._send = send
+        self._max = max_queued_bytes
+        self._queue: deque[str] | None = None  # set while a send waits
+        self._queued_bytes = 0
+        self.closed = False
+
+    def write(self, text: str) -> None:
+        if self.closed:
+            return
+        if self._queue is not None:
+            self._queued_bytes += len(text)
+            if self._queued_bytes > self._max:
+                self.close(CLOSE_TOO_SLOW)
+                return
+            self._queue.append(text)
+            return
+        coro = self._send({"type": "websocket.send", "text": text})
+        try:
+            pending = coro.send(None)
+        except StopIteration:
+            return
+        except Exception:  # the connection is gone; its disconnect is on its way
+            self.closed = True
+            return
+        self._queue = deque()
+        asyncio.get_running_loop().create_task(self._drain(coro, pending))
+
+    def close(self, code: int) -> None:
+        """Close the socket after what is already queued is dropped (the client resumes from the database)."""
+        if self.closed:
+            return
+        self.closed = True
+        if self._queue is not None:
+            self._queue.clear()
+        asyncio.get_running_loop().create_task(self._close(code))
+
+    async def _close(self, code: int) -> None:
+        try:
+            await self._send({"type": "websocket.close", "code": code})
+        except Exception:
+            pass
+
+    async def _drain(self, coro: Coroutine, pending: Any) -> None:
+        try:
+            await _Resume(coro, pending)
+            while self._queue and not self.closed:
+                text = self._queue.popleft()
+                self._queued_bytes -= len(text)
+                await self._send({"type": "websocket.send", "text": text})
+        except Exception:
+            self.closed = True
+        finally:
+            self._queue = None
+            self._queued_bytes = 0
