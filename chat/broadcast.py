@@ -16,6 +16,8 @@ from chat.hub import get_hub, publish_sync
 ROOM_EVENT = "room.event"
 ROOM_MEMBER_REMOVED = "room.member_removed"
 SESSION_ENDED = "session.ended"
+# Every socket listens here for its session's logout: one group, not one per session.
+SESSIONS = "chat.sessions"
 
 
 def room_event_message(group: str, frame: dict, *, seq: int | None = None, skip_user_id: int | None = None) -> dict:
@@ -35,9 +37,9 @@ def send_room_frame_sync(group: str, frame: dict, *, seq: int | None = None, ski
     group_send_sync(group, room_event_message(group, frame, seq=seq, skip_user_id=skip_user_id))
 
 
-def session_group(session_key: str) -> str:
-    """The group of one login session's sockets (hashed: group names are visible in Redis)."""
-    return "chat.session." + hashlib.sha256(session_key.encode()).hexdigest()[:32]
+def session_id(session_key: str) -> str:
+    """A session's name on the wire (hashed: messages are visible in Redis)."""
+    return hashlib.sha256(session_key.encode()).hexdigest()[:32]
 
 
 def group_send_sync(group: str, message: dict) -> None:
@@ -47,7 +49,7 @@ def group_send_sync(group: str, message: dict) -> None:
 
 def session_ended_sync(session_key: str) -> None:
     """Close every socket opened by a session that logged out."""
-    group_send_sync(session_group(session_key), {"type": SESSION_ENDED})
+    group_send_sync(SESSIONS, {"type": SESSION_ENDED, "session": session_id(session_key)})
 
 
 def member_removed_sync(group: str, user_id: int) -> None:

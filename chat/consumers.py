@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import translation
@@ -75,6 +76,8 @@ class HubConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = None  # no channel, no Redis client and no receive task per socket
     outbox: Outbox | None = None
     close_code: int | None = None  # asked to close before it was accepted
+    session_id: str | None = None
+    listening: list[str] = []
     _ids = itertools.count()
 
     async def dispatch(self, message):
@@ -82,16 +85,34 @@ class HubConsumer(AsyncWebsocketConsumer):
         # frame; database_sync_to_async already does that around each query.
         await getattr(self, get_handler_name(message))(message)
 
-    async def subscribe(self, *groups: str) -> None:
+    async def __call__(self, scope, receive, send):
+        # Channels' loop waits on a new task per frame (asyncio.wait over the client and the
+        # layer); a socket with no layer channel only has to await the client.
+        self.scope, self.base_send = scope, send
+        self.channel_layer = None
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+
+    async def listen(self, *groups: str) -> None:
+        """Hear `groups`, and the logout of this socket's session, through the hub."""
         hub = get_hub()
+        session_key = self.scope["session"].session_key
+        if session_key and self.session_id is None:
+            self.session_id = broadcast.session_id(session_key)
+            groups = (*groups, broadcast.SESSIONS)
         for group in groups:
             await hub.subscribe(group, self)
-        self.socket_id = f"{hub.channel_name}#{next(self._ids)}"
+        self.listening = [*self.listening, *groups]
 
-    async def unsubscribe(self, *groups: str) -> None:
+    async def unlisten(self, *groups: str) -> None:
+        """Stop hearing `groups` (all of them by default)."""
         hub = get_hub()
-        for group in groups:
+        for group in groups or self.listening:
             await hub.unsubscribe(group, self)
+        self.listening = [g for g in self.listening if g not in groups] if groups else []
 
     async def accept(self, subprotocol=None, headers=None):
         await super().accept(subprotocol, headers)
@@ -116,12 +137,16 @@ class HubConsumer(AsyncWebsocketConsumer):
     def hub_event(self, message: dict) -> None:
         getattr(self, message["type"].replace(".", "_"))(message)
 
+    def session_ended(self, event: dict) -> None:
+        """A session logged out: its sockets close."""
+        if event["session"] == self.session_id:
+            self.close_soon(CLOSE_UNAUTHENTICATED)
+
 
 class ChatConsumer(HubConsumer):
     """One browser tab in one room."""
 
     room = None
-    session_group = None
     typing_relayed_at = 0.0
     typing = False
     cursor = 0
@@ -142,11 +167,9 @@ class ChatConsumer(HubConsumer):
             return
         self.language = scope_language(self.scope)
         self.username = self.user.get_username()
-        session_key = self.scope["session"].session_key
-        if session_key:
-            self.session_group = broadcast.session_group(session_key)
         self.held = []
-        await self.subscribe(*self.groups_to_keep())
+        await self.listen(self.room.group_name)
+        self.socket_id = f"{get_hub().channel_name}#{next(self._ids)}"
         await self.accept()
 
         after, malformed = parse_after(self.scope)
@@ -167,14 +190,11 @@ class ChatConsumer(HubConsumer):
         # (a list to everyone at each arrival costs N² frames when a big room arrives at 9 a.m.).
         self.write(protocol.encode(protocol.online_users(await presence.online(self.room.pk))))
 
-    def groups_to_keep(self) -> list[str]:
-        return [self.room.group_name, *([self.session_group] if self.session_group else [])]
-
     async def disconnect(self, code):
         if self.room is None:
             return
         get_watchdog().forget(self)
-        await self.unsubscribe(*self.groups_to_keep())
+        await self.unlisten()
         if await get_presence().leave(self.room.pk, self.user.pk, self.socket_id):
             await broadcast.send_room_frame(self.room.group_name, protocol.user_left(self.username))
 
@@ -284,10 +304,6 @@ class ChatConsumer(HubConsumer):
             self.held = None
             return
         self.release_held()
-
-    def session_ended(self, event: dict) -> None:
-        """The session that opened this socket logged out."""
-        self.close_soon(CLOSE_UNAUTHENTICATED)
 
     def room_member_removed(self, event: dict) -> None:
         """The user lost access to this room: stop receiving at once."""

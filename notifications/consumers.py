@@ -28,14 +28,11 @@ class NotificationsConsumer(HubConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user_group = services.user_group(self.user.pk)
-        await self.subscribe(self.user_group, services.EVERYONE)
+        await self.listen(self.user_group, services.EVERYONE)
         await self.watch_rooms()
         await self.accept()
         self.write(protocol.encode(await database_sync_to_async(self.history)()))
         get_watchdog().keep_groups(self)
-
-    def groups_to_keep(self) -> list[str]:
-        return [self.user_group, services.EVERYONE, *(services.room_group(r) for r in self.rooms)]
 
     def history(self) -> dict:
         """What the user missed while offline: the latest unread notifications and the unread count."""
@@ -54,15 +51,16 @@ class NotificationsConsumer(HubConsumer):
                 lambda: list(Membership.objects.filter(user=self.user).values_list("room_id", flat=True))
             )()
         )
-        await self.subscribe(*(services.room_group(r) for r in rooms - self.rooms))
-        await self.unsubscribe(*(services.room_group(r) for r in self.rooms - rooms))
+        await self.listen(*(services.room_group(r) for r in rooms - self.rooms))
+        if self.rooms - rooms:
+            await self.unlisten(*(services.room_group(r) for r in self.rooms - rooms))
         self.rooms = rooms
 
     async def disconnect(self, code):
         if self.user is None or not self.user.is_authenticated:
             return
         get_watchdog().forget(self)
-        await self.unsubscribe(*self.groups_to_keep())
+        await self.unlisten()
 
     async def receive(self, text_data=None, bytes_data=None):
         """This socket only listens; marking read goes through HTTP (with CSRF)."""

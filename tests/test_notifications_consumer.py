@@ -116,6 +116,32 @@ async def test_foreign_missing_or_null_origin_is_refused(notifications_socket, a
     assert not connected
 
 
+async def test_logging_out_closes_that_sessions_pages_and_no_other(luis):
+    """A logged-out page must stop hearing the user's notifications at once."""
+    from config.asgi import application
+
+    def logged_in_client():
+        client = Client()
+        client.force_login(luis)
+        return client
+
+    async def page_of(client):
+        cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+        headers = [(b"host", b"127.0.0.1"), (b"origin", ORIGIN.encode()), (b"cookie", cookie.encode())]
+        communicator = WebsocketCommunicator(application, "/ws/notifications/", headers=headers)
+        assert (await communicator.connect(timeout=5))[0]
+        await receive(communicator)  # its history
+        return communicator
+
+    leaving, staying = await sync_to_async(logged_in_client)(), await sync_to_async(logged_in_client)()
+    gone, kept = await page_of(leaving), await page_of(staying)
+    await sync_to_async(leaving.post)("/accounts/logout/")
+    assert await gone.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+    notification = await notify_user(luis, "still here", "m")
+    assert (await receive(kept))["id"] == notification.pk
+    await kept.disconnect()
+
+
 # What a page finds on connect.
 
 
