@@ -17,11 +17,12 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from chat import broadcast, protocol, ratelimit, services
+from chat.batcher import get_batcher
 from chat.hub import get_hub
 from chat.outbox import Outbox
 from chat.presence import get_presence
 from chat.protocol import ProtocolError
-from chat.services import ActionError, RoomNotFound
+from chat.services import ActionError, RoomNotFound, SendRequest
 from chat.watchdog import get_watchdog
 
 logger = logging.getLogger(__name__)
@@ -223,9 +224,10 @@ class ChatConsumer(HubConsumer):
         if not await ratelimit.allow_write(self.user.pk):
             raise ActionError(_("You are sending too fast; wait a moment."), "rate_limited")
         if isinstance(frame, protocol.SendMessage):
-            message, created = await database_sync_to_async(services.message_send)(
-                room=self.room, author=self.user, content=frame.content, client_id=frame.client_id
-            )
+            result = await get_batcher().send(SendRequest(self.room, self.user, frame.content, frame.client_id))
+            if isinstance(result, ActionError):
+                raise result
+            message, created = result
             if not created:
                 # A retried send: only this socket needs the echo it missed. Never ahead of
                 # the socket's cursor, or the client would skip the events before it.

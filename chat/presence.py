@@ -96,13 +96,23 @@ return result
 """
 
 
+def redis_pool(url: str):
+    """A pool that makes callers wait for a free connection: redis-py's default pool raises
+    MaxConnectionsError past 100, which a room of 1,000 leaving at once reaches."""
+    import redis.asyncio as aioredis
+
+    return aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=50, timeout=20, socket_timeout=10, socket_connect_timeout=5
+    )
+
+
 class RedisPresence:
     """Presence shared by every process through Redis, with expiring entries."""
 
     def __init__(self, url: str):
         import redis.asyncio as aioredis
 
-        self._redis = aioredis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self._redis = aioredis.Redis(connection_pool=redis_pool(url))
         self._join = self._redis.register_script(_JOIN)
         self._leave = self._redis.register_script(_LEAVE)
         self._sweep = self._redis.register_script(_SWEEP)
@@ -113,6 +123,7 @@ class RedisPresence:
         if self._refresher is not None:
             self._refresher.cancel()
         await self._redis.aclose()
+        await self._redis.connection_pool.disconnect()
 
     @staticmethod
     def _keys(room_id: int, user_id: int) -> list[str]:

@@ -13,6 +13,8 @@ from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
+from chat.presence import redis_pool
+
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smh])\s*$")
 
@@ -37,7 +39,10 @@ def _limiter() -> MovingWindowRateLimiter:
     if limiter is None:
         if settings.REDIS_URL:
             storage = RedisStorage(
-                "async+" + settings.REDIS_URL, implementation="redispy", key_prefix="charla:ratelimit"
+                "async+" + settings.REDIS_URL,
+                implementation="redispy",
+                key_prefix="charla:ratelimit",
+                connection_pool=redis_pool(settings.REDIS_URL),
             )
         else:
             storage = MemoryStorage()

@@ -276,6 +276,32 @@ def test_retried_send_with_the_same_client_id_stores_one_message(ana, lobby, dja
     assert len(received(channel)) == 1
 
 
+def test_a_batch_stores_each_send_in_room_order_and_refuses_only_the_bad_ones(
+    ana, luis, lobby, secret, django_capture_on_commit_callbacks
+):
+    services.room_open(user=luis, name="lobby")
+    lobby_channel, secret_channel = listen(lobby), listen(secret)
+    requests = [
+        services.SendRequest(lobby, ana, "one", "c-1"),
+        services.SendRequest(secret, ana, "in secret"),
+        services.SendRequest(secret, luis, "not a member"),
+        services.SendRequest(lobby, luis, "two"),
+        services.SendRequest(lobby, ana, "one again", "c-1"),  # a retry inside the batch
+        services.SendRequest(lobby, ana, "   "),
+        services.SendRequest(lobby, ana, "three"),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        results = services.messages_send(requests)
+    first, in_secret, refused, two, retried, empty, three = results
+    assert isinstance(refused, ActionError) and refused.code == "forbidden"
+    assert isinstance(empty, ActionError)
+    assert retried == (first[0], False) and first[1] is True
+    assert [m.seq for m, _ in (first, two, three)] == [1, 2, 3] and in_secret[0].seq == 1
+    assert [f["mensaje"]["contenido"] for f in frames(received(lobby_channel))] == ["one", "two", "three"]
+    assert [f["mensaje"]["contenido"] for f in frames(received(secret_channel))] == ["in secret"]
+    assert last_seq(lobby) == 3 and Message.objects.count() == 4
+
+
 @pytest.mark.django_db
 def test_client_id_reused_in_another_room_is_refused(ana, lobby, secret):
     services.message_send(room=lobby, author=ana, content="hola", client_id="abc")

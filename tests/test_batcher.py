@@ -1,0 +1,56 @@
+"""Group commit: sends that arrive while a batch is written share the next transaction."""
+
+import asyncio
+import time
+
+import pytest
+from channels.db import database_sync_to_async
+
+from chat import services
+from chat.batcher import SendBatcher
+from chat.models import Message
+from chat.services import ActionError, SendRequest
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+async def test_sends_during_a_slow_commit_share_the_next_one_and_each_gets_its_own_result(ana, luis, monkeypatch):
+    room = await database_sync_to_async(services.room_create)(creator=ana, name="busy")
+    batches = []
+    store = services.messages_send
+
+    def slow_store(requests):
+        batches.append(len(requests))
+        time.sleep(0.2)  # a slow flush: the others arrive meanwhile
+        return store(requests)
+
+    monkeypatch.setattr(services, "messages_send", slow_store)
+    batcher = SendBatcher()
+    first = asyncio.ensure_future(batcher.send(SendRequest(room, ana, "first")))
+    await asyncio.sleep(0.05)
+    rest = [batcher.send(SendRequest(room, ana, f"m{i}")) for i in range(8)]
+    refused = batcher.send(SendRequest(room, luis, "not a member"))
+    results = await asyncio.gather(first, *rest, refused)
+    assert batches == [1, 9], "the nine that waited went together"
+    assert [m.content for m, created in results[:-1]] == ["first", *(f"m{i}" for i in range(8))]
+    assert [m.seq for m, _ in results[:-1]] == list(range(1, 10))
+    assert isinstance(results[-1], ActionError) and results[-1].code == "forbidden"
+    assert await database_sync_to_async(Message.objects.count)() == 9
+
+
+async def test_a_failed_batch_fails_its_sends_and_the_next_batch_is_written(ana, monkeypatch):
+    room = await database_sync_to_async(services.room_create)(creator=ana, name="flaky")
+    store, calls = services.messages_send, []
+
+    def failing_once(requests):
+        calls.append(len(requests))
+        if len(calls) == 1:
+            raise ConnectionError("the database went away")
+        return store(requests)
+
+    monkeypatch.setattr(services, "messages_send", failing_once)
+    batcher = SendBatcher()
+    with pytest.raises(ConnectionError):
+        await batcher.send(SendRequest(room, ana, "lost with its batch"))
+    (message, created) = await batcher.send(SendRequest(room, ana, "stored"))
+    assert created and message.content == "stored" and message.seq == 1
