@@ -99,7 +99,8 @@ class Watchdog:
 
     async def rejoin_groups_if_due(self) -> None:
         """The layer forgets a group member after group_expiry: join again at half of it."""
-        if time.monotonic() - self._rejoined_at < get_channel_layer().group_expiry / 2:
+        expiry = getattr(get_channel_layer(), "group_expiry", None)  # pub/sub subscriptions never expire
+        if expiry is None or time.monotonic() - self._rejoined_at < expiry / 2:
             return
         self._rejoined_at = time.monotonic()
         await get_hub().rejoin()

@@ -1,16 +1,22 @@
 """ASGI entry point: HTTP goes to Django, WebSockets through origin and auth checks to Charla."""
 
 import os
+import sys
 
 from django.core.asgi import get_asgi_application
+
+# The database thread gives up the GIL at every query and waits for it back while the
+# event loop fans out: with the default 5 ms switch interval each query could wait 5 ms.
+# At 1 ms, a room of 1,000 went from 56k to 92k deliveries/s (make bench).
+sys.setswitchinterval(0.001)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from chat.auth import WebSocketAuthMiddleware  # noqa: E402
 from chat.routing import websocket_urlpatterns as chat_routes  # noqa: E402
 from notifications.routing import websocket_urlpatterns as notification_routes  # noqa: E402
 
@@ -18,6 +24,6 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # The chat's routes end with a catch-all that refuses unknown paths: keep them last.
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(notification_routes + chat_routes))),
+        "websocket": AllowedHostsOriginValidator(WebSocketAuthMiddleware(URLRouter(notification_routes + chat_routes))),
     }
 )

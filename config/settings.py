@@ -123,17 +123,13 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
+    # Each process subscribes once per group (chat.hub): Redis pub/sub is one PUBLISH per
+    # event and a pushed stream per process, where the core layer costs a script and a
+    # blocking pop per message. Both are at-most-once; the database fills any gap.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # redis-py 8 defaults socket_timeout to 5 s, the same as the layer's
-                # blocking BZPOPMIN: idle consumers would crash with 1011 every ~5 s
-                # (django/channels_redis#422). Keep the read timeout well above it.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}],
-                "capacity": env.int("CHARLA_CHANNEL_CAPACITY", default=1000),
-                "expiry": 60,
-            },
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}]},
         }
     }
 else:

@@ -85,12 +85,12 @@ def test_development_defaults_start_without_any_configuration():
     assert loaded["secure_cookies"] == [False, False]
 
 
-def test_redis_url_selects_the_redis_channel_layer_with_a_read_timeout_above_its_blocking_pop():
+def test_redis_url_selects_the_redis_pub_sub_channel_layer_with_a_read_timeout_above_5_s():
     layer = started(REDIS_URL="redis://127.0.0.1:6399/2")["channel_layers"]["default"]
-    assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert layer["BACKEND"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
     (host,) = layer["CONFIG"]["hosts"]
     assert host["address"] == "redis://127.0.0.1:6399/2"
-    # channels-redis blocks in BZPOPMIN for 5 s; a read timeout at or under that kills idle sockets.
+    # redis-py 8's 5 s read timeout killed idle sockets (django/channels_redis#422).
     assert host["socket_timeout"] > 5
 
 
