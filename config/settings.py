@@ -122,18 +122,21 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
+
+
+def channel_layers_for(redis_url: str) -> dict:
+    """The channel layer: Redis pub/sub when a URL is given, else in-process (one process only)."""
+    if not redis_url:
+        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # Each process subscribes once per group (chat.hub): Redis pub/sub is one PUBLISH per
     # event and a pushed stream per process, where the core layer costs a script and a
     # blocking pop per message. Both are at-most-once; the database fills any gap.
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}]},
-        }
-    }
-else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # redis-py 8's 5 s read timeout killed idle sockets (django/channels_redis#422): 30 s.
+    host = {"address": redis_url, "socket_timeout": 30, "socket_connect_timeout": 5}
+    return {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [host]}}}
+
+
+CHANNEL_LAYERS = channel_layers_for(REDIS_URL)
 
 # Charla's own limits.
 CHARLA_MESSAGE_MAX_CHARS = env.int("CHARLA_MESSAGE_MAX_CHARS", default=4000)

@@ -112,7 +112,7 @@ def test_reconnect_after_a_server_restart_keeps_the_conversation_whole(browser, 
     (server,) = charla_servers(1, redis_url=redis_url)
     page, errors = open_room(browser, server, "ana", "ops")
     say(page, "before")
-    page.locator("article.message", has_text="before").wait_for()
+    page.locator("article.message:not(.pending)", has_text="before").wait_for()  # stored, not just shown
 
     # The server goes away; meanwhile Luis's messages land through another process.
     port = server.port

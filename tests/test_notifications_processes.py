@@ -10,6 +10,7 @@ from channels.layers import channel_layers
 from django.conf import settings as django_settings
 from django.db import connection, transaction
 
+from config.settings import channel_layers_for
 from notifications import api, services
 from notifications.models import Notification
 from tests.conftest import ORIGIN, session_cookie
@@ -22,12 +23,7 @@ QUIET = 1.0  # seconds to wait for a duplicate or a frame that should not come
 @pytest.fixture
 def shared_layer(settings, redis_url):
     """This test process joins the servers' Redis channel layer, as a worker or a cron job would."""
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [{"address": redis_url, "socket_timeout": 30, "socket_connect_timeout": 5}]},
-        }
-    }
+    settings.CHANNEL_LAYERS = channel_layers_for(redis_url)  # the servers' own layer
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
