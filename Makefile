@@ -4,13 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# A client that stops reading answers no ping: Daphne drops it after interval + timeout,
-# which bounds what the server buffers for it (it resumes from the database).
-DAPHNE_FLAGS ?= --ping-interval 5 --ping-timeout 10
 # The PostgreSQL pass of the suite; override to point at another server.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/charla
 
-.PHONY: install run test test-sqlite test-postgres browser lint clean
+.PHONY: install run test test-sqlite test-postgres browser lint clean bench
 
 install: $(VENV)/.installed
 
@@ -24,7 +21,7 @@ run: install
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py load_demo
 	@echo "Charla on http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) $(DAPHNE_FLAGS) config.asgi:application
+	$(PY) -m config.server --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the browser tests; installed when missing and we are allowed to.
 browser:
@@ -46,6 +43,11 @@ test-sqlite:
 test-postgres:
 	@echo "== Tests on PostgreSQL, with the browser and multi-process tests =="
 	env -u REDIS_URL DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+# Fan-out benchmark of Charla against a bare broadcast server; e.g. BENCH_ARGS="--quick --only room100".
+bench: install
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

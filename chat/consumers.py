@@ -126,7 +126,8 @@ class HubConsumer(AsyncWebsocketConsumer):
         self.write(text_data)
 
     def write(self, text: str) -> None:
-        self.outbox.write(text)
+        if self.outbox is not None:  # before accept, nothing is sent: what follows (history) covers it
+            self.outbox.write(text)
 
     def close_soon(self, code: int) -> None:
         """Close from a hub event (which must not wait)."""
@@ -151,6 +152,7 @@ class ChatConsumer(HubConsumer):
     typing_relayed_at = 0.0
     typing = False
     cursor = 0
+    history_sent = False
     # Room events that arrived while the history or a gap was being read: handled after it.
     held: list[dict] | None = None
 
@@ -180,7 +182,7 @@ class ChatConsumer(HubConsumer):
             await self.send_error(message, "invalid_after")
         history = await database_sync_to_async(services.room_history)(room=self.room, after=after)
         self.write(protocol.encode(history))
-        self.cursor = history["seq"]
+        self.cursor, self.history_sent = history["seq"], True
         self.release_held()
         get_watchdog().watch(self)
 
@@ -265,6 +267,8 @@ class ChatConsumer(HubConsumer):
     def room_event(self, event: dict) -> None:
         """Forward a room frame: in room order, once, and never one's own typing."""
         seq = event["seq"]
+        if seq is None and not self.history_sent:
+            return  # typing or presence before the history: the client is not listening yet
         if seq is not None:
             if self.held is not None:
                 self.held.append(event)

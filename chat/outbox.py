@@ -5,7 +5,7 @@ An ASGI server's send is a coroutine that nearly always finishes without waiting
 its high-water mark). So the coroutine is run right away, as an eager task would be
 (asyncio.eager_task_factory, Python 3.12), and a task is made only for a send that
 has to wait: frames written meanwhile queue behind it. A reader too slow for its
-queue is closed, as Mattermost closes a full send queue; it resumes from the database.
+queue is disconnected, as Mattermost closes a full send queue; it resumes from the database.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class Outbox:
         if self._queue is not None:
             self._queued_bytes += len(text)
             if self._queued_bytes > self._max:
-                self.close(CLOSE_TOO_SLOW)
+                self.drop_reader()
                 return
             self._queue.append(text)
             return
@@ -74,6 +74,22 @@ class Outbox:
             return
         self._queue = deque()
         asyncio.get_running_loop().create_task(self._drain(coro, pending))
+
+    def drop_reader(self) -> None:
+        """Disconnect a reader that stopped reading; it resumes from the database when it comes back.
+
+        A close frame would wait behind the backlog it is not reading, and uvicorn's own
+        keepalive timeout calls transport.close(), which also waits for the backlog to
+        drain, forever. ASGI has no abort, so the server's transport is aborted when the
+        send callable reveals it (uvicorn's is a method of its protocol object).
+        """
+        transport = getattr(getattr(self._send, "__self__", None), "transport", None)
+        if transport is not None and hasattr(transport, "abort"):
+            self.closed = True
+            self._queue.clear()
+            transport.abort()
+        else:
+            self.close(CLOSE_TOO_SLOW)
 
     def close(self, code: int) -> None:
         """Close the socket after what is already queued is dropped (the client resumes from the database)."""

@@ -124,25 +124,28 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 REDIS_URL = env.str("REDIS_URL", default="")
 
 
-def channel_layers_for(redis_url: str) -> dict:
-    """The channel layer: Redis pub/sub when a URL is given, else in-process (one process only)."""
-    if not redis_url:
+def channel_layers_for(*redis_urls: str) -> dict:
+    """The channel layer: Redis pub/sub over the given servers (groups are spread across
+    them by a hash of their names), else in-process (one process only)."""
+    if not any(redis_urls):
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # Each process subscribes once per group (chat.hub): Redis pub/sub is one PUBLISH per
     # event and a pushed stream per process, where the core layer costs a script and a
     # blocking pop per message. Both are at-most-once; the database fills any gap.
     # redis-py 8's 5 s read timeout killed idle sockets (django/channels_redis#422): 30 s.
-    host = {"address": redis_url, "socket_timeout": 30, "socket_connect_timeout": 5}
-    return {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [host]}}}
+    hosts = [{"address": url, "socket_timeout": 30, "socket_connect_timeout": 5} for url in redis_urls if url]
+    return {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": hosts}}}
 
 
-CHANNEL_LAYERS = channel_layers_for(REDIS_URL)
+# Past one Redis: the channel layer's traffic over several (docs/scaling.md); presence and
+# rate limits stay on REDIS_URL.
+CHANNEL_LAYERS = channel_layers_for(*env.list("CHARLA_LAYER_REDIS_URLS", default=[REDIS_URL]))
 
 # Charla's own limits.
 CHARLA_MESSAGE_MAX_CHARS = env.int("CHARLA_MESSAGE_MAX_CHARS", default=4000)
 CHARLA_FRAME_MAX_BYTES = env.int("CHARLA_FRAME_MAX_BYTES", default=64 * 1024)
-# Frames queued for a socket whose reader is too slow before it is closed (1013; it resumes).
-CHARLA_SEND_BUFFER_BYTES = env.int("CHARLA_SEND_BUFFER_BYTES", default=4 * 1024 * 1024)
+# Frames queued for a socket whose reader is too slow before it is disconnected (it resumes).
+CHARLA_SEND_BUFFER_BYTES = env.int("CHARLA_SEND_BUFFER_BYTES", default=1024 * 1024)
 # Writes (sends, edits, deletions) per user: "30/10s", "100/m", or "off" (benchmarks).
 CHARLA_SEND_RATE = env.str("CHARLA_SEND_RATE", default="30/10s")
 # How often each process checks that its sockets missed nothing (seconds).

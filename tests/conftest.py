@@ -216,9 +216,9 @@ def charla_servers(transactional_db, static_root, tmp_path):
         pytest.fail("server-process tests run in the PostgreSQL pass only")
     stack = []
 
-    def start(count: int = 1, *, redis_url: str | None = None, daphne_args=(), **extra_env: str):
+    def start(count: int = 1, *, redis_url: str | None = None, server_args=(), **extra_env: str):
         context = servers(
-            count, redis_url=redis_url, static_root=static_root, log_dir=tmp_path, daphne_args=daphne_args, **extra_env
+            count, redis_url=redis_url, static_root=static_root, log_dir=tmp_path, server_args=server_args, **extra_env
         )
         stack.append(context)
         return context.__enter__()

@@ -1,4 +1,4 @@
-"""Real Charla server processes for tests: Daphne with production settings on the test database."""
+"""Real Charla server processes for tests: the production server command (config.server) on the test database."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import websockets
 from django.conf import settings
 
+from config.server import command as server_command
 from tests.conftest import ORIGIN, free_port, session_cookie, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +54,7 @@ def collect_static(target: str) -> None:
 
 @dataclass
 class Server:
-    """One Daphne process serving config.asgi:application."""
+    """One server process serving config.asgi:application."""
 
     port: int
     proc: subprocess.Popen
@@ -101,10 +102,10 @@ class Server:
 
 def start_server(env: dict[str, str], log_dir: Path, port: int | None = None, args=()) -> Server:
     port = port or free_port()
-    log = log_dir / f"daphne-{port}.log"
+    log = log_dir / f"charla-{port}.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), *args, "config.asgi:application"],
+            server_command(port=port, extra=tuple(args)),
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -129,12 +130,12 @@ async def recv_frame(ws, frame_type: str, timeout: float = 10) -> dict:
 
 
 @contextlib.contextmanager
-def servers(count: int, *, redis_url: str | None, static_root: str, log_dir: Path, daphne_args=(), **extra_env: str):
+def servers(count: int, *, redis_url: str | None, static_root: str, log_dir: Path, server_args=(), **extra_env: str):
     started: list[Server] = []
     try:
         for _ in range(count):
             env = server_env(redis_url=redis_url, static_root=static_root, **extra_env)
-            started.append(start_server(env, log_dir, args=daphne_args))
+            started.append(start_server(env, log_dir, args=server_args))
         yield started
     finally:
         for server in started:

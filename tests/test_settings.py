@@ -94,6 +94,12 @@ def test_redis_url_selects_the_redis_pub_sub_channel_layer_with_a_read_timeout_a
     assert host["socket_timeout"] > 5
 
 
+def test_layer_redis_urls_spread_the_channel_layer_over_several_servers():
+    loaded = started(REDIS_URL="redis://a:6379/0", CHARLA_LAYER_REDIS_URLS="redis://s1:6379/0,redis://s2:6379/0")
+    hosts = loaded["channel_layers"]["default"]["CONFIG"]["hosts"]
+    assert [h["address"] for h in hosts] == ["redis://s1:6379/0", "redis://s2:6379/0"]
+
+
 def test_without_redis_url_the_in_memory_channel_layer_is_used():
     layer = started()["channel_layers"]["default"]
     assert layer["BACKEND"] == "channels.layers.InMemoryChannelLayer"

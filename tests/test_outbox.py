@@ -1,0 +1,82 @@
+"""The outbox writes frames in order without waiting, and disconnects a reader that stopped reading."""
+
+import asyncio
+
+import pytest
+
+from chat.outbox import CLOSE_TOO_SLOW, Outbox
+
+pytestmark = pytest.mark.asyncio
+
+
+class FakeServer:
+    """An ASGI send whose socket can stop taking frames, as a transport over its high-water mark does."""
+
+    def __init__(self):
+        self.sent: list[dict] = []
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self.transport = self
+        self.aborted = False
+
+    async def send(self, message):  # a bound method: the outbox can reach .transport through it
+        await self.writable.wait()
+        self.sent.append(message)
+
+    def abort(self):
+        self.aborted = True
+
+
+def texts(server):
+    return [m["text"] for m in server.sent if m["type"] == "websocket.send"]
+
+
+async def test_frames_go_out_at_once_when_the_socket_takes_them():
+    server = FakeServer()
+    outbox = Outbox(server.send, max_queued_bytes=100)
+    for i in range(3):
+        outbox.write(f"f{i}")
+    assert texts(server) == ["f0", "f1", "f2"], "sent synchronously, with no task per frame"
+
+
+async def test_frames_written_while_a_send_waits_follow_it_in_order():
+    server = FakeServer()
+    outbox = Outbox(server.send, max_queued_bytes=100)
+    server.writable.clear()
+    for i in range(4):
+        outbox.write(f"f{i}")
+    assert texts(server) == []
+    server.writable.set()
+    await asyncio.sleep(0.01)
+    assert texts(server) == ["f0", "f1", "f2", "f3"]
+    outbox.write("f4")
+    assert texts(server)[-1] == "f4", "back to sending at once"
+
+
+async def test_a_reader_over_its_queue_is_disconnected_and_gets_nothing_more():
+    server = FakeServer()
+    outbox = Outbox(server.send, max_queued_bytes=10)
+    server.writable.clear()
+    outbox.write("blocked")
+    for _ in range(5):
+        outbox.write("xxxx")
+    assert server.aborted
+    server.writable.set()
+    await asyncio.sleep(0.01)
+    assert texts(server) == ["blocked"]
+
+
+async def test_without_a_transport_to_abort_the_reader_gets_a_close_frame():
+    sent = []
+    gate = asyncio.Event()
+
+    async def send(message):  # a plain function, as Daphne's is
+        if message["type"] == "websocket.send":
+            await gate.wait()
+        sent.append(message)
+
+    outbox = Outbox(send, max_queued_bytes=3)
+    outbox.write("blocked")
+    outbox.write("over the limit")
+    await asyncio.sleep(0.01)
+    assert {"type": "websocket.close", "code": CLOSE_TOO_SLOW} in sent
