@@ -125,9 +125,9 @@ class HubConsumer(AsyncWebsocketConsumer):
         """Frames go out in order through the outbox, which never waits for a slow reader."""
         self.write(text_data)
 
-    def write(self, text: str) -> None:
+    def write(self, text: str, frame: bytes | None = None) -> None:
         if self.outbox is not None:  # before accept, nothing is sent: what follows (history) covers it
-            self.outbox.write(text)
+            self.outbox.write(text, frame)
 
     def close_soon(self, code: int) -> None:
         """Close from a hub event (which must not wait)."""
@@ -135,9 +135,6 @@ class HubConsumer(AsyncWebsocketConsumer):
             self.close_code = code
         else:
             self.outbox.close(code)
-
-    def hub_event(self, message: dict) -> None:
-        getattr(self, message["type"].replace(".", "_"))(message)
 
     def session_ended(self, event: dict) -> None:
         """A session logged out: its sockets close."""
@@ -282,7 +279,7 @@ class ChatConsumer(HubConsumer):
             self.cursor = seq
         if event["skip_user"] is not None and event["skip_user"] == self.user.pk:
             return
-        self.write(event["text"])
+        self.write(event["text"], event.get("frame"))
 
     def release_held(self) -> None:
         held, self.held = self.held, None

@@ -22,14 +22,18 @@ from typing import Protocol
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 
+from chat.outbox import wire_frame
+
 logger = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
 
 
 class Listener(Protocol):
-    def hub_event(self, message: dict) -> None:
-        """Handle one group message, without blocking (schedule any slow work)."""
+    """A socket: a message of type "room.event" goes to its method room_event, and so on.
+
+    Handlers must not block: they write at once or schedule the slow work.
+    """
 
 
 class Hub:
@@ -92,10 +96,16 @@ class Hub:
         self._wake_publisher.set()
 
     def dispatch(self, message: dict) -> None:
-        """Hand one received message to this process's listeners of its group."""
-        for listener in list(self.groups.get(message.get("group"), ())):
+        """Hand one received message to this process's listeners of its group, framed once for all."""
+        listeners = self.groups.get(message.get("group"))
+        if not listeners:
+            return
+        if "text" in message:
+            message["frame"] = wire_frame(message["text"])
+        handler = message["type"].replace(".", "_")
+        for listener in list(listeners):
             try:
-                listener.hub_event(message)
+                getattr(listener, handler)(message)
             except Exception:  # one broken socket must not starve the others
                 logger.exception("a socket failed to take a %s event", message.get("type"))
 

@@ -68,14 +68,14 @@ class NotificationsConsumer(HubConsumer):
     # Hub events (see notifications.services): handled at once, never waiting.
 
     def notify_frame(self, event):
-        self.write(event["text"])
+        self.write(event["text"], event.get("frame"))
 
     def notify_announcement(self, event):
         """Announcements go to everyone once; users who joined after it was sent are not its recipients."""
         joined = getattr(self.user, "date_joined", None)
         if joined is not None and joined.timestamp() > event["sent"]:
             return
-        self.write(event["text"])
+        self.write(event["text"], event.get("frame"))
 
     def notify_rooms_changed(self, event):
         asyncio.get_running_loop().create_task(self.watch_rooms())

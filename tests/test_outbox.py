@@ -80,3 +80,17 @@ async def test_without_a_transport_to_abort_the_reader_gets_a_close_frame():
     outbox.write("over the limit")
     await asyncio.sleep(0.01)
     assert {"type": "websocket.close", "code": CLOSE_TOO_SLOW} in sent
+
+
+@pytest.mark.parametrize("text", ["hola", "ñandú 🙂", "x" * 125, "x" * 126, "x" * 70_000])
+async def test_a_frame_built_once_reads_back_as_the_same_text_message(text):
+    from wsproto.events import TextMessage
+    from wsproto.frame_protocol import FrameProtocol
+
+    from chat.outbox import wire_frame
+
+    reader = FrameProtocol(client=True, extensions=[])
+    reader.receive_bytes(wire_frame(text))
+    (frame,) = list(reader.received_frames())
+    assert frame.payload == text and frame.frame_finished and frame.message_finished
+    assert TextMessage  # the client sees one complete text message
