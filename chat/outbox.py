@@ -44,6 +44,7 @@ def _uvicorn_protocol(send):
     protocol = getattr(send, "__self__", None)
     return protocol if isinstance(protocol, WSProtocol) else None
 
+
 # 1013, "Try Again Later" (RFC 6455 section 7.4.1): the client reconnects and resumes.
 CLOSE_TOO_SLOW = 1013
 

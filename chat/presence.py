@@ -106,6 +106,9 @@ def redis_pool(url: str):
     )
 
 
+REFRESH_SLICE = 500  # commands per round trip, so that other work runs in between
+
+
 class RedisPresence:
     """Presence shared by every process through Redis, with expiring entries."""
 
@@ -157,16 +160,32 @@ class RedisPresence:
         return sorted(n.decode() for n in names)
 
     async def refresh(self) -> None:
-        """Push back the expiry of this process's sockets (and their users) in Redis."""
+        """Push back the expiry of this process's sockets (and their users) in Redis.
+
+        One ZADD per user and per room, sent in slices: at 10,000 sockets, one pipeline
+        of five commands per socket held the event loop for most of a second.
+        """
         expires = time.time() + ttl()
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for room_id, user_id, channel in list(self._local):
-                user_key, users_key, names_key = self._keys(room_id, user_id)
-                pipe.zadd(user_key, {channel: expires})
-                pipe.zadd(users_key, {user_id: expires})
-                for key in (user_key, users_key, names_key):
-                    pipe.expire(key, int(ttl() * 2) + 1)
-            await pipe.execute()
+        keep = int(ttl() * 2) + 1
+        channels: dict[tuple[int, int], list[str]] = defaultdict(list)
+        for room_id, user_id, channel in list(self._local):
+            channels[(room_id, user_id)].append(channel)
+        users: dict[int, list[int]] = defaultdict(list)
+        for room_id, user_id in channels:
+            users[room_id].append(user_id)
+        commands = []
+        for (room_id, user_id), sockets in channels.items():
+            user_key = self._keys(room_id, user_id)[0]
+            commands += [("zadd", user_key, dict.fromkeys(sockets, expires)), ("expire", user_key, keep)]
+        for room_id, user_ids in users.items():
+            _, users_key, names_key = self._keys(room_id, 0)
+            commands += [("zadd", users_key, dict.fromkeys(user_ids, expires))]
+            commands += [("expire", users_key, keep), ("expire", names_key, keep)]
+        for start in range(0, len(commands), REFRESH_SLICE):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for name, *args in commands[start : start + REFRESH_SLICE]:
+                    getattr(pipe, name)(*args)
+                await pipe.execute()
 
     async def _refresh_forever(self) -> None:
         """Keep this process's sockets alive in Redis; entries of a dead process lapse."""
