@@ -27,6 +27,18 @@ from chat.outbox import wire_frame
 logger = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
+REORDER_WAIT = 0.05  # seconds a numbered event waits for the ones before it
+
+
+class _Order:
+    """The numbered events of one group as this process received them."""
+
+    __slots__ = ("last", "held", "timer")
+
+    def __init__(self):
+        self.last: int | None = None  # the highest number handed to the sockets
+        self.held: dict[int, dict] = {}
+        self.timer: asyncio.TimerHandle | None = None
 
 
 class Listener(Protocol):
@@ -49,6 +61,7 @@ class Hub:
         self._outgoing: deque[tuple[str, dict]] = deque()
         self._wake_publisher = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self._orders: dict[str, _Order] = {}
         self._opened: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -77,6 +90,9 @@ class Hub:
         listeners.discard(listener)
         if not listeners:
             del self.groups[group]
+            order = self._orders.pop(group, None)
+            if order is not None and order.timer is not None:
+                order.timer.cancel()
             async with self._membership:
                 if group in self._joined and not self.groups.get(group):
                     self._joined.discard(group)
@@ -96,7 +112,43 @@ class Hub:
         self._wake_publisher.set()
 
     def dispatch(self, message: dict) -> None:
-        """Hand one received message to this process's listeners of its group, framed once for all."""
+        """Take one received message: a numbered room event waits, briefly, for the ones before it."""
+        seq = message.get("seq")
+        if seq is None:
+            self.deliver(message)
+            return
+        order = self._orders.get(message["group"])
+        if order is None:
+            order = self._orders[message["group"]] = _Order()
+        if order.last is not None and seq > order.last + 1:
+            # Processes publish in their own commit order, so an event published by another
+            # process can overtake this one's: hold it a moment rather than send every
+            # socket of the room to the database for a gap that is about to close.
+            order.held[seq] = message
+            if order.timer is None:
+                order.timer = self.loop.call_later(REORDER_WAIT, self._release_held, message["group"])
+            return
+        self.deliver(message)
+        order.last = seq if order.last is None else max(order.last, seq)
+        while order.last + 1 in order.held:
+            order.last += 1
+            self.deliver(order.held.pop(order.last))
+        if not order.held and order.timer is not None:
+            order.timer.cancel()
+            order.timer = None
+
+    def _release_held(self, group: str) -> None:
+        """The gap did not close in time (the layer lost an event): let the sockets fill it from the database."""
+        order = self._orders.get(group)
+        if order is None:
+            return
+        order.timer = None
+        for seq in sorted(order.held):
+            self.deliver(order.held.pop(seq))
+            order.last = max(order.last, seq)
+
+    def deliver(self, message: dict) -> None:
+        """Hand one message to this process's listeners of its group, framed once for all."""
         listeners = self.groups.get(message.get("group"))
         if not listeners:
             return
