@@ -193,10 +193,6 @@ class Hub:
                 except Exception:  # lost, as the layer may lose it: sockets fill the gap from the database
                     logger.warning("group send to %s failed", group, exc_info=True)
 
-    def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-
 
 _hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -215,7 +211,7 @@ def publish_sync(group: str, message: dict) -> None:
     from its database thread, else (commands, WSGI, tests) straight to the layer."""
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
     hub = _hubs.get(loop) if loop is not None else None
-    if hub is not None and hub.channel_name is not None and not loop.is_closed():
+    if hub is not None and hub.channel_name is not None and loop.is_running():
         loop.call_soon_threadsafe(hub.publish, group, message)
         return
     async_to_sync(get_channel_layer().group_send)(group, message)
