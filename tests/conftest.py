@@ -40,10 +40,10 @@ def _postgres_unreachable() -> str | None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Browser and multi-process tests run once, in the PostgreSQL pass."""
+    """Browser, multi-process and concurrent-writer tests run once, in the PostgreSQL pass."""
     if is_postgres():
         return
-    once = [i for i in items if i.get_closest_marker("browser") or i.get_closest_marker("processes")]
+    once = [i for i in items if any(i.get_closest_marker(m) for m in ("browser", "processes", "postgres"))]
     if once:
         config.hook.pytest_deselected(items=once)
         items[:] = [i for i in items if i not in once]

@@ -11,9 +11,10 @@ from chat.batcher import SendBatcher
 from chat.models import Message
 from chat.services import ActionError, SendRequest
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.asyncio
 async def test_sends_during_a_slow_commit_share_the_next_one_and_each_gets_its_own_result(ana, luis, monkeypatch):
     room = await database_sync_to_async(services.room_create)(creator=ana, name="busy")
     batches = []
@@ -38,6 +39,7 @@ async def test_sends_during_a_slow_commit_share_the_next_one_and_each_gets_its_o
     assert await database_sync_to_async(Message.objects.count)() == 9
 
 
+@pytest.mark.asyncio
 async def test_a_failed_batch_fails_its_sends_and_the_next_batch_is_written(ana, monkeypatch):
     room = await database_sync_to_async(services.room_create)(creator=ana, name="flaky")
     store, calls = services.messages_send, []
@@ -54,3 +56,35 @@ async def test_a_failed_batch_fails_its_sends_and_the_next_batch_is_written(ana,
         await batcher.send(SendRequest(room, ana, "lost with its batch"))
     (message, created) = await batcher.send(SendRequest(room, ana, "stored"))
     assert created and message.content == "stored" and message.seq == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_over_the_same_rooms_in_opposite_orders_neither_deadlock_nor_skip_a_number(ana):
+    """Two processes' batches often cover the same rooms: each must lock them in one order."""
+    import threading
+
+    from django.db import connection
+
+    rooms = [services.room_create(creator=ana, name=f"shared-{i}") for i in range(4)]
+    errors, rounds = [], 30
+
+    def writer(order):
+        try:
+            for n in range(rounds):
+                results = services.messages_send([SendRequest(room, ana, f"{n}") for room in order])
+                assert not any(isinstance(r, ActionError) for r in results)
+        except Exception as exc:  # a deadlock is an OperationalError here
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(order,)) for order in (rooms, rooms[::-1], rooms[1:] + rooms[:1])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for room in rooms:
+        seqs = list(Message.objects.filter(room=room).order_by("seq").values_list("seq", flat=True))
+        assert seqs == list(range(1, 3 * rounds + 1))
