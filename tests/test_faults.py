@@ -1,6 +1,6 @@
-"""The delivery promise survives faults: a server killed with SIGKILL, Redis restarted, a layer over capacity.
+"""The delivery promise survives faults: a server killed with SIGKILL, Redis restarted, a burst across processes.
 
-Real Daphne processes share the test database and a Redis; model clients
+Real server processes share the test database and a Redis; model clients
 (tests.clients.ResumingClient) resume after their cursor on whichever server accepts
 them and send again whatever they never saw stored. At the end every client's view
 must equal the database: every message, in room order, once.
@@ -207,13 +207,11 @@ def test_redis_restart_mid_traffic_loses_nothing(restartable_redis, charla_serve
     assert_every_client_has_the_room(clients)
 
 
-def test_burst_larger_than_layer_capacity_loses_nothing(charla_servers, redis_url, cookies):
-    """300 messages as fast as two clients can send them, through channels that hold 5.
-
-    One sender alone never overflows its socket's channel: its consumer forwards one event
-    per frame it handles. Two senders in one process do: each consumer is sent two events
-    per frame it handles, and the layer drops the rest (the sockets fill the gaps)."""
-    one, two = charla_servers(2, redis_url=redis_url, CHARLA_CHANNEL_CAPACITY="5", **FAST)
+def test_a_burst_across_processes_to_a_reader_that_pauses_loses_nothing(charla_servers, redis_url, cookies):
+    """300 messages as fast as two clients on one process can send them, to a reader on the
+    other that reads nothing for a second: batches, the publisher, the hub's ordering and
+    the reader's outbox all under pressure at once."""
+    one, two = charla_servers(2, redis_url=redis_url, **FAST)
     burst = 300
 
     async def scenario():
