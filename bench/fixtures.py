@@ -13,17 +13,17 @@ import sys
 from datetime import timedelta
 
 
-def make(users: int, rooms: dict[str, list[int]]) -> list[str]:
-    """Create the users with one logged-in session each and the public rooms; returns the session keys."""
+def users_with_sessions(users: int) -> tuple[list, list[str]]:
+    """Create the users with one logged-in session each; returns them and their session keys.
+
+    Also used for the tutorial's own database (bench/tutorial_app/fixtures.py).
+    """
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
     from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
     from django.utils import timezone
     from django.utils.crypto import get_random_string
-
-    from chat import services
-    from chat.models import Membership
 
     User = get_user_model()  # noqa: N806
     password = make_password("bench-password")  # hashed once: hashing 10,000 times takes minutes
@@ -46,7 +46,15 @@ def make(users: int, rooms: dict[str, list[int]]) -> list[str]:
         sessions.append(Session(session_key=key, session_data=store.encode(data), expire_date=expires))
         keys.append(key)
     Session.objects.bulk_create(sessions, batch_size=2000)
+    return people, keys
 
+
+def make(users: int, rooms: dict[str, list[int]]) -> list[str]:
+    """Create the users with one logged-in session each and the public rooms; returns the session keys."""
+    from chat import services
+    from chat.models import Membership
+
+    people, keys = users_with_sessions(users)
     for name, members in rooms.items():
         room = services.room_create(creator=people[members[0]], name=name)
         # Bulk memberships, not services.member_add: that one also stores and pushes a

@@ -24,6 +24,10 @@ def bare_of(rows: list[dict], scenario: str) -> dict | None:
     return next((r for r in rows if r["server"] == "bare" and r["scenario"] == name), None)
 
 
+def tutorial_of(rows: list[dict], scenario: str) -> dict | None:
+    return next((r for r in rows if r["server"] == "tutorial" and r["scenario"] == scenario), None)
+
+
 def summary(rows: list[dict]) -> dict:
     """Per-row ratios and totals, memory per socket and stored messages per second."""
     for row in rows:
@@ -32,13 +36,20 @@ def summary(rows: list[dict]) -> dict:
         bare = bare_of(rows, row["scenario"]) if row["server"] == "charla" else None
         mine, theirs = _get(row, "closed", "deliveries_per_s"), bare and _get(bare, "closed", "deliveries_per_s")
         row["ratio_vs_bare"] = round(mine / theirs, 4) if mine is not None and theirs else None
+        tutorial = tutorial_of(rows, row["scenario"]) if row["server"] == "charla" else None
+        theirs = tutorial and _get(tutorial, "closed", "deliveries_per_s")
+        row["ratio_vs_tutorial"] = round(mine / theirs, 2) if mine is not None and theirs else None
     memory = {r["server"]: r["memory"]["bytes_per_socket"] for r in rows if r.get("memory")}
     stored = {
         r["scenario"].removeprefix("store-"): _get(r, "closed", "messages_per_s")
         for r in rows
         if r["scenario"].startswith("store-")
     }
-    return {"memory_bytes_per_idle_socket": memory, "stored_messages_per_s": stored}
+    versus = {r["scenario"]: r["ratio_vs_tutorial"] for r in rows if r.get("ratio_vs_tutorial") is not None}
+    out = {"memory_bytes_per_idle_socket": memory, "stored_messages_per_s": stored}
+    if versus:
+        out["charla_vs_tutorial"] = versus  # Charla's closed-loop deliveries/s over the tutorial's, same run
+    return out
 
 
 def _num(value, spec: str = "") -> str:
@@ -50,6 +61,8 @@ def _note(row: dict) -> str:
     others = max((_get(row, p, "others_cpu") or 0) for p in ("closed", "open"))
     if others > 0.25:
         parts.append(f"machine shared: others used up to {others} cores")
+    if row.get("not_ready"):
+        parts.append(f"{row['not_ready']} sockets refused at connect (their messages counted lost)")
     if row.get("settled") is False:
         parts.append("presence not settled")
     if row.get("closes"):
@@ -90,6 +103,21 @@ def table(rows: list[dict], extra: dict) -> str:
             f"{c:<{w}}" if i < 2 else f"{c:>{w}}" for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         )
         lines.append(f"{line}  {cpu:<17}  {_note(r)}")
+    for r in rows:
+        tutorial = tutorial_of(rows, r["scenario"]) if r["server"] == "charla" else None
+        if tutorial is None:
+            continue
+        ratio = r.get("ratio_vs_tutorial")
+        lost = ", ".join(
+            f"{p} {_get(tutorial, p, 'lost'):,} of {_get(tutorial, p, 'expected'):,}"
+            for p in ("closed", "open")
+            if _get(tutorial, p, "expected")
+        )
+        said = f"Charla = {ratio:.1f} x the tutorial" if ratio else "no ratio (a run failed)"
+        lines.append(
+            f"{r['label']}: {said} (closed-loop deliveries/s); the tutorial lost {lost or '-'}"
+            + (f"; closes {tutorial['closes']}" if tutorial.get("closes") else "")
+        )
     memory = extra["memory_bytes_per_idle_socket"]
     if memory:
         per = ", ".join(f"{k} {v / 1024:.1f} KiB" for k, v in memory.items())
@@ -121,7 +149,7 @@ def plot(rows: list[dict], path: Path = PNG_PATH, note: str = "") -> Path | None
         ("closed", "deliveries_per_s", "deliveries/s (closed loop)"),
         ("open", "p99_ms", "p99 latency, ms (half load)"),
     )
-    colors = {"charla": "tab:red", "bare": "tab:blue"}
+    colors = {"charla": "tab:red", "bare": "tab:blue", "tutorial": "tab:gray"}
     for ax, (phase, key, title) in zip(axes, panels, strict=True):
         for server, color in colors.items():
             points = sorted(

@@ -1,4 +1,4 @@
-"""Entry point: `python -m bench.run [--quick] [--only room100 ...] [--servers charla,bare]`."""
+"""Entry point: `python -m bench.run [--quick] [--only room100 ...] [--servers charla,bare[,tutorial]]`."""
 
 from __future__ import annotations
 
@@ -15,14 +15,18 @@ from pathlib import Path
 
 from bench import report, servers, stats
 from bench.driver import Run, Settings, log
-from bench.scenarios import SCENARIOS, Scenario, select
+from bench.scenarios import SCENARIOS, Scenario, select, tutorial_room
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short phases (1 s warm-up + 3 s) for a smoke run")
     parser.add_argument("--only", nargs="+", metavar="SCENARIO", help=f"any of: {', '.join(SCENARIOS)}")
-    parser.add_argument("--servers", default="charla,bare", help="comma-separated: charla, bare")
+    parser.add_argument(
+        "--servers",
+        default="charla,bare",
+        help="comma-separated: charla, bare, tutorial (the seed tutorial's chat: rooms of 10 and 100 only)",
+    )
     parser.add_argument("--duration", type=float, help="measured seconds per phase (default 8; quick 3)")
     parser.add_argument("--warmup", type=float, help="seconds before measuring (default 2; quick 1)")
     parser.add_argument("--client-procs", type=int, default=1, help="load-client processes (default 1)")
@@ -43,8 +47,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
-    if not args.servers or set(args.servers) - {"charla", "bare"}:
-        parser.error("--servers takes charla, bare or both")
+    if not args.servers or set(args.servers) - {"charla", "bare", "tutorial"}:
+        parser.error("--servers takes any of charla, bare, tutorial")
     return args
 
 
@@ -64,10 +68,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
 class Charla:
     """What Charla needs for the run: a private Redis, and per database an env and the users' session keys."""
 
-    def __init__(self, scenarios: list[Scenario], workdir: Path):
+    def __init__(self, scenarios: list[Scenario], workdir: Path, redis: tuple[servers.Proc, str]):
         self.workdir = workdir
         self.secret = servers.new_secret_key()
-        self.redis, self.redis_url = servers.start_redis(workdir)
+        self.redis, self.redis_url = redis
         self.static = workdir / "static"
         self.static.mkdir()
         self.databases: dict[str, tuple[dict, list[str]]] = {}
@@ -88,19 +92,7 @@ class Charla:
         rooms: dict[str, list[int]] = {}
         for scenario in scenarios:
             rooms.update(scenario.membership())
-        spec = {"users": max(s.sockets for s in scenarios), "rooms": rooms}
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.fixtures"],
-            input=json.dumps(spec),
-            cwd=servers.ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        if done.returncode:
-            raise RuntimeError(f"creating users and rooms failed:\n{done.stderr[-3000:]}")
-        cookies = json.loads(done.stdout)["cookies"]
+        cookies = fill(env, "bench.fixtures", {"users": max(s.sockets for s in scenarios), "rooms": rooms})
         log(f"{database}: migrated, {len(cookies):,} users and {len(rooms):,} rooms in {time.monotonic() - t0:.0f} s")
         return env, cookies
 
@@ -110,6 +102,51 @@ class Charla:
         env, cookies = self.databases[scenario.database]
         procs = [servers.start_charla(env, self.workdir, scenario.name) for _ in range(scenario.processes)]
         return procs, cookies, lambda: [self.redis.pid, *servers.postgres_backends(env["DATABASE_URL"])]
+
+
+def fill(env: dict, module: str, spec: dict) -> list[str]:
+    """Run a fixtures module (bench.fixtures or bench.tutorial_app.fixtures); returns the users' session keys."""
+    done = subprocess.run(
+        [sys.executable, "-m", module],
+        input=json.dumps(spec),
+        cwd=servers.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if done.returncode:
+        raise RuntimeError(f"creating users and rooms failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout)["cookies"]
+
+
+class Tutorial:
+    """The seed tutorial's chat: its own SQLite database (users, sessions, Sala rows), the run's Redis."""
+
+    def __init__(self, scenarios: list[Scenario], workdir: Path, redis: tuple[servers.Proc, str]):
+        self.workdir = workdir
+        self.redis, self.redis_url = redis
+        self.env = servers.tutorial_env(
+            database=str(workdir / "tutorial.sqlite3"),
+            redis_url=self.redis_url,
+            secret_key=servers.new_secret_key(),
+        )
+        t0 = time.monotonic()
+        servers.migrate(self.env, workdir)
+        rooms: dict[str, list[int]] = {}
+        for scenario in scenarios:
+            rooms.update({tutorial_room(name): members for name, members in scenario.membership().items()})
+        self.cookies = fill(
+            self.env, "bench.tutorial_app.fixtures", {"users": max(s.sockets for s in scenarios), "rooms": rooms}
+        )
+        log(
+            f"tutorial: migrated, {len(self.cookies):,} users and {len(rooms):,} rooms in {time.monotonic() - t0:.0f} s"
+        )
+
+    def start(self, scenario: Scenario) -> tuple[list[servers.Proc], list[str], object]:
+        servers.flush_redis(self.redis_url)
+        procs = [servers.start_tutorial(self.env, self.workdir, scenario.name)]
+        return procs, self.cookies, lambda: [self.redis.pid]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,21 +164,32 @@ def run(args: argparse.Namespace) -> int:
     }
     log(f"bench: {document['command']}\n{len(plan)} runs; logs in {workdir}")
     rows: list[dict] = []
-    charla = None
+    charla = tutorial = None
     ok = False
     try:
-        if any(server == "charla" for _, server in plan):
+        redis = None
+        for name, kind in (("Charla", Charla), ("the tutorial", Tutorial)):
+            mine = [s for s, server in plan if server == kind.__name__.lower()]
+            if not mine:
+                continue
             try:
-                charla = Charla([s for s, server in plan if server == "charla"], workdir)
+                redis = redis or servers.start_redis(workdir)
+                prepared = kind(mine, workdir, redis)
             except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-                log(f"!! could not prepare Charla: {exc}")
+                log(f"!! could not prepare {name}: {exc}")
                 return 1
+            if kind is Charla:
+                charla = prepared
+            else:
+                tutorial = prepared
         for scenario, server in plan:
             log(f"== {scenario.label} ({scenario.name}) on {server}")
             procs: list[servers.Proc] = []
             try:
                 if server == "charla":
                     procs, cookies, support = charla.start(scenario)
+                elif server == "tutorial":
+                    procs, cookies, support = tutorial.start(scenario)
                 else:
                     procs, cookies, support = [servers.start_bare(workdir, scenario.name)], None, list
                 rows.append(Run(scenario, server, procs, cookies, settings, support).execute())
@@ -164,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
             document["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
             log("\n" + report.table(rows, document))
             log(f"\nJSON: {report.write_json(document)}")
-            full = not (args.quick or args.only or args.servers != ["charla", "bare"])
+            full = not (args.quick or args.only) and {"charla", "bare"} <= set(args.servers)
             if args.plot == "always" or (args.plot == "auto" and full):
                 machine = document["machine"]
                 png = report.plot(

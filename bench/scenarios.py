@@ -16,7 +16,7 @@ class Scenario:
     rooms: tuple[str, ...]
     members: int
     sender_rooms: tuple[int, ...]
-    processes: int = 1  # Charla server processes sharing one Redis (the bare server has no shared state)
+    processes: int = 1  # Charla server processes sharing one Redis (the bare server and the tutorial: one)
     database: str = "postgres"
     phases: tuple[str, ...] = ("closed", "open")
     servers: tuple[str, ...] = ("charla", "bare")
@@ -30,8 +30,12 @@ class Scenario:
         """Room name -> bench user indexes (user i of the run is socket i of the scenario)."""
         return {room: list(range(r * self.members, (r + 1) * self.members)) for r, room in enumerate(self.rooms)}
 
-    def specs(self, ports: list[int], cookies: list[str] | None) -> list[Spec]:
-        """Every socket of the plan; with several ports, sockets (senders too) alternate between them."""
+    def specs(self, ports: list[int], cookies: list[str] | None, rooms: tuple[str, ...] | None = None) -> list[Spec]:
+        """Every socket of the plan; with several ports, sockets (senders too) alternate between them.
+
+        `rooms`: the room names in the URLs, if the server names them otherwise (the tutorial: tutorial_room).
+        """
+        rooms = rooms or self.rooms
         first_free = [0] * len(self.rooms)
         sender_of: dict[int, int] = {}
         for k, r in enumerate(self.sender_rooms):
@@ -46,13 +50,18 @@ class Scenario:
                     index=i,
                     host="127.0.0.1",
                     port=ports[i % len(ports)],
-                    path=f"/ws/chat/{self.rooms[r]}/",
+                    path=f"/ws/chat/{rooms[r]}/",
                     cookie=cookies[i] if cookies else None,
                     sender=sender_of.get(i, -1),
                     room_senders=by_room[r],
                 )
             )
         return specs
+
+
+def tutorial_room(name: str) -> str:
+    """A room's name for the tutorial, whose route takes only \\w+ names (no hyphens)."""
+    return name.replace("-", "_")
 
 
 def _one_room(name: str, members: int, senders: int, label: str = "", **extra) -> Scenario:
@@ -63,8 +72,9 @@ def _one_room(name: str, members: int, senders: int, label: str = "", **extra) -
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
-        _one_room("room10", 10, 10),
-        _one_room("room100", 100, 10),
+        # The seed tutorial's chat only runs rooms of 10 and 100: it delivers nothing at 1,000 (field notes).
+        _one_room("room10", 10, 10, servers=("charla", "bare", "tutorial")),
+        _one_room("room100", 100, 10, servers=("charla", "bare", "tutorial")),
         _one_room("room1000", 1000, 5),
         Scenario(
             "rooms1000",

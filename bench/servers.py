@@ -1,4 +1,5 @@
-"""The processes a bench run starts: Charla (Daphne), the bare server, a private Redis, and the bench database."""
+"""The processes a bench run starts: Charla (Daphne), the bare server, the seed tutorial's chat (Daphne),
+a private Redis, and the bench database."""
 
 from __future__ import annotations
 
@@ -53,6 +54,26 @@ def new_secret_key() -> str:
 
 def bare_command(port: int) -> list[str]:
     return [sys.executable, "-m", "bench.bare_server", "--port", str(port)]
+
+
+def tutorial_command(port: int) -> list[str]:
+    """The seed tutorial's server (cwd: the repository root): Daphne, as the tutorial runs it."""
+    return [str(ROOT / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port), "bench.tutorial_app.asgi:application"]
+
+
+def tutorial_env(*, database: str, redis_url: str, secret_key: str) -> dict[str, str]:
+    """Settings for the tutorial's processes (bench/tutorial_app/settings.py) and its fixtures."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CHARLA_", "TUTORIAL_"))}
+    env.pop("REDIS_URL", None)
+    env.pop("DATABASE_URL", None)
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench.tutorial_app.settings",
+        TUTORIAL_DATABASE=database,
+        TUTORIAL_REDIS_URL=redis_url,
+        TUTORIAL_SECRET_KEY=secret_key,
+        PYTHONUNBUFFERED="1",
+    )
+    return env
 
 
 def free_port() -> int:
@@ -194,6 +215,13 @@ def start_charla(env: dict[str, str], log_dir: Path, tag: str) -> Proc:
     return proc
 
 
+def start_tutorial(env: dict[str, str], log_dir: Path, tag: str) -> Proc:
+    port = free_port()
+    proc = Proc(f"tutorial:{port}", tutorial_command(port), log_dir / f"tutorial-{tag}-{port}.log", env=env, port=port)
+    proc.wait_listening(timeout=60)
+    return proc
+
+
 def start_bare(log_dir: Path, tag: str) -> Proc:
     port = free_port()
     proc = Proc(f"bare:{port}", bare_command(port), log_dir / f"bare-{tag}-{port}.log", port=port)
@@ -202,7 +230,8 @@ def start_bare(log_dir: Path, tag: str) -> Proc:
 
 
 def migrate(env: dict[str, str], log_dir: Path) -> None:
-    cmd = [sys.executable, "manage.py", "migrate", "--noinput", "-v0"]
+    # `python -m django` with the env's settings: Charla's (config.settings) or the tutorial's.
+    cmd = [sys.executable, "-m", "django", "migrate", "--noinput", "-v0"]
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     if done.returncode:
         raise RuntimeError(f"migrate failed:\n{done.stdout}\n{done.stderr}")

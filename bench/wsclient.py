@@ -14,6 +14,11 @@ OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
 MSG_PREFIX = b'{"type":"mensaje","mensaje":'
 HISTORY_PREFIX = b'{"type":"historial"'
 ERROR_PREFIX = b'{"type":"error"'
+# The seed tutorial's server (bench/tutorial_app) writes its frames with json.dumps' default separators,
+# and its errors as {"error": ...}.
+MSG_PREFIX_SPACED = b'{"type": "mensaje", "mensaje": '
+HISTORY_PREFIX_SPACED = b'{"type": "historial"'
+ERROR_PREFIX_BARE = b'{"error"'
 # The marker inside a message's text: ~<tag>:<sender, 4 digits><n, 8 digits>:<monotonic ns, 19 digits>:
 # then padding; one int() reads sender and n together.
 ID_W, TIME_W = 12, 19
@@ -180,9 +185,13 @@ class Conn(asyncio.Protocol):
                 break
             pos = end
             if b0 == 0x81:  # a whole text frame
-                # The hot path, inlined: a message of this phase ('m' of "mensaje" and its marker).
+                # The hot path, inlined: a message of this phase ('m' of "mensaje" and its marker);
+                # the spaced prefix (the tutorial's) is only tried when the compact one fails.
                 i = buf.find(tag, start + MARKER_MIN_OFFSET, end)
-                if i < 0 or buf[start + 9] != 109 or not buf.startswith(MSG_PREFIX, start):
+                if i < 0 or (
+                    (buf[start + 9] != 109 or not buf.startswith(MSG_PREFIX, start))
+                    and not buf.startswith(MSG_PREFIX_SPACED, start)
+                ):
                     self._text(buf, start, end, now)
                     continue
                 i += skip
@@ -238,12 +247,12 @@ class Conn(asyncio.Protocol):
     def _text(self, buf, start: int, end: int, now: int) -> None:
         """Any other text frame: the history (ready), an error, or something to ignore."""
         sink = self.sink
-        if buf.startswith(MSG_PREFIX, start):
+        if buf.startswith(MSG_PREFIX, start) or buf.startswith(MSG_PREFIX_SPACED, start):
             sink.stray += 1
-        elif buf.startswith(HISTORY_PREFIX, start):
+        elif buf.startswith(HISTORY_PREFIX, start) or buf.startswith(HISTORY_PREFIX_SPACED, start):
             if not self.ready.done():
                 self.ready.set_result(None)
-        elif buf.startswith(ERROR_PREFIX, start):
+        elif buf.startswith(ERROR_PREFIX, start) or buf.startswith(ERROR_PREFIX_BARE, start):
             sink.errors += 1
             if len(sink.error_samples) < 5:
                 sink.error_samples.append(bytes(buf[start : min(end, start + 300)]).decode("utf-8", "replace"))

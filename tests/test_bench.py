@@ -167,3 +167,53 @@ async def test_parser_handles_lengths_split_reads_fragments_and_control_frames()
     replies = [unmask(frame) for frame in conn.transport.written[1:]]
     assert replies == [(OP_PONG, b"hello"), (OP_CLOSE, (1000).to_bytes(2, "big"))]
     assert conn.transport.closed
+
+
+@pytest.mark.asyncio
+async def test_parser_reads_the_tutorials_frames():
+    """The seed tutorial's server writes json.dumps' default separators and {"error": ...} (bench/tutorial_app)."""
+    sink = Sink(nsenders=2)
+    sink.phase("abc")
+    conn = Conn(sink, "127.0.0.1", 1, "/", sender=-1)
+    conn.connection_made(FakeTransport())
+
+    def tutorial_frame(tag: str, sender: int, n: int) -> bytes:
+        message = {"id": n, "autor": "u", "autor_id": 1, "contenido": message_text(tag, sender, n, 1), "editado": False}
+        return json.dumps({"type": "mensaje", "mensaje": message}).encode()
+
+    stream = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"
+    stream += server_frame(json.dumps({"type": "historial", "mensajes": []}).encode())
+    stream += server_frame(json.dumps({"type": "usuario_unido", "username": "u"}).encode())
+    stream += server_frame(tutorial_frame("abc", 0, 0)) + server_frame(tutorial_frame("abc", 1, 3))
+    stream += server_frame(chat_frame("abc", 0, 1))  # Charla's compact frames still count
+    stream += server_frame(tutorial_frame("old", 0, 9))
+    stream += server_frame(json.dumps({"error": "JSON inválido"}).encode())
+    conn.data_received(stream)
+    assert conn.ready.done()
+    assert sink.deliveries == 3
+    assert (conn.seen[0][:2], conn.seen[1][3]) == (b"\x01\x01", 1)
+    assert (sink.stray, sink.other, sink.errors) == (1, 1, 1)
+
+
+@pytest.mark.asyncio
+async def test_a_member_refused_at_connect_counts_as_lost():
+    async with bare_server() as port:
+        specs = room(port, members=3, senders=1)
+        refused = Spec(3, "127.0.0.1", free_port(), "/ws/chat/bench-test/", None, -1, (0,))  # nothing listens
+        load = Load([*specs, refused], nsenders=1)
+        assert (await load.connect(timeout=2))["ready"] == 3
+        check = await run_phase(load, "closed")
+        sent = sum(load.phase_result()["sent"].values())
+        await load.close()
+    assert [s.index for s in load.missing] == [3]
+    assert check["expected"] == 4 * sent
+    assert check["lost"] == sent
+
+
+def test_tutorial_rooms_are_word_names():
+    from bench.scenarios import SCENARIOS, tutorial_room
+
+    room100 = SCENARIOS["room100"]
+    assert "tutorial" in room100.servers and "tutorial" not in SCENARIOS["room1000"].servers
+    rooms = tuple(map(tutorial_room, room100.rooms))
+    assert {spec.path for spec in room100.specs([1], None, rooms)} == {"/ws/chat/bench_room100/"}
