@@ -3,7 +3,7 @@
 Every frame is serialized once here; each process's hub (chat.hub) hands the same text
 to its sockets. The event carries the room sequence (or None for best-effort frames
 such as typing), so that sockets can drop what they already sent and notice gaps.
-Every message names its group, which is how a hub finds its listeners.
+The hub names each message's group in it, which is how the receiving hubs find their listeners.
 """
 
 from __future__ import annotations
@@ -20,21 +20,21 @@ SESSION_ENDED = "session.ended"
 SESSIONS = "chat.sessions"
 
 
-def room_event_message(group: str, frame: dict, *, seq: int | None = None, skip_user_id: int | None = None) -> dict:
+def room_event_message(frame: dict, *, seq: int | None = None, skip_user_id: int | None = None) -> dict:
     """The channel-layer message for one room frame, serialized once."""
-    return {"type": ROOM_EVENT, "group": group, "text": protocol.encode(frame), "seq": seq, "skip_user": skip_user_id}
+    return {"type": ROOM_EVENT, "text": protocol.encode(frame), "seq": seq, "skip_user": skip_user_id}
 
 
 async def send_room_frame(group: str, frame: dict, *, seq: int | None = None, skip_user_id: int | None = None) -> None:
     """Send a frame to every socket in a room (async callers: consumers)."""
     hub = get_hub()
     await hub.start()
-    hub.publish(group, room_event_message(group, frame, seq=seq, skip_user_id=skip_user_id))
+    hub.publish(group, room_event_message(frame, seq=seq, skip_user_id=skip_user_id))
 
 
 def send_room_frame_sync(group: str, frame: dict, *, seq: int | None = None, skip_user_id: int | None = None) -> None:
     """Send a frame to every socket in a room (sync callers: services, on commit)."""
-    group_send_sync(group, room_event_message(group, frame, seq=seq, skip_user_id=skip_user_id))
+    group_send_sync(group, room_event_message(frame, seq=seq, skip_user_id=skip_user_id))
 
 
 def session_id(session_key: str) -> str:
@@ -44,7 +44,7 @@ def session_id(session_key: str) -> str:
 
 def group_send_sync(group: str, message: dict) -> None:
     """Send a message to a group's sockets from synchronous code (services, on commit)."""
-    publish_sync(group, {**message, "group": group})
+    publish_sync(group, message)
 
 
 def session_ended_sync(session_key: str) -> None:

@@ -108,7 +108,7 @@ class Hub:
 
     def publish(self, group: str, message: dict) -> None:
         """Send a message to a group's sockets in every process, in the order published (loop thread only)."""
-        self._outgoing.append((group, message))
+        self._outgoing.append((group, {**message, "group": group}))
         self._wake_publisher.set()
 
     def dispatch(self, message: dict) -> None:
@@ -214,4 +214,4 @@ def publish_sync(group: str, message: dict) -> None:
     if hub is not None and hub.channel_name is not None and loop.is_running():
         loop.call_soon_threadsafe(hub.publish, group, message)
         return
-    async_to_sync(get_channel_layer().group_send)(group, message)
+    async_to_sync(get_channel_layer().group_send)(group, {**message, "group": group})
