@@ -28,8 +28,8 @@ def wire_frame(text: str) -> bytes:
     return bytes(_FRAMER.send_data(text, fin=True))
 
 
-def _uvicorn_protocol(send):
-    """uvicorn's wsproto protocol behind an ASGI send, or None for any other server.
+def _uvicorn_protocol(protocol):
+    """`protocol` if it is uvicorn's wsproto protocol, else None.
 
     The same frame bytes suit every socket of a fan-out, so for uvicorn with wsproto and
     no extension (config/server.py) they are written to the socket's transport as they
@@ -41,7 +41,6 @@ def _uvicorn_protocol(send):
         from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
     except ImportError:  # pragma: no cover - uvicorn is a pinned dependency
         return None
-    protocol = getattr(send, "__self__", None)
     return protocol if isinstance(protocol, WSProtocol) else None
 
 
@@ -80,7 +79,9 @@ class Outbox:
         self._queue: deque[str] | None = None  # set while a send waits
         self._queued_bytes = 0
         self.closed = False
-        self._direct = _uvicorn_protocol(send)
+        # The server's own connection object, when its send is a bound method (uvicorn's is).
+        self._protocol = getattr(send, "__self__", None)
+        self._direct = _uvicorn_protocol(self._protocol)
 
     def write(self, text: str, frame: bytes | None = None) -> None:
         """Send `text`; `frame` is the same text already framed (wire_frame), when the caller has it."""
@@ -118,7 +119,7 @@ class Outbox:
         drain, forever. ASGI has no abort, so the server's transport is aborted when the
         send callable reveals it (uvicorn's is a method of its protocol object).
         """
-        transport = getattr(getattr(self._send, "__self__", None), "transport", None)
+        transport = getattr(self._protocol, "transport", None)
         if transport is not None and hasattr(transport, "abort"):
             self.closed = True
             self._queue.clear()
