@@ -8,11 +8,11 @@ event loop, so one database thread hop per batch instead of one per message.
 from __future__ import annotations
 
 import asyncio
-import weakref
 
 from channels.db import database_sync_to_async
 
 from chat import services
+from chat.loops import PerLoop
 from chat.services import SendRequest, SendResult
 
 MAX_BATCH = 200
@@ -47,13 +47,9 @@ class SendBatcher:
                     future.set_result(result)
 
 
-_batchers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_batchers: PerLoop[SendBatcher] = PerLoop(lambda loop: SendBatcher())
 
 
 def get_batcher() -> SendBatcher:
     """The batcher of the running event loop."""
-    loop = asyncio.get_running_loop()
-    batcher = _batchers.get(loop)
-    if batcher is None:
-        batcher = _batchers[loop] = SendBatcher()
-    return batcher
+    return _batchers.get()

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections import defaultdict, deque
 from typing import Protocol
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 
+from chat.loops import PerLoop
 from chat.outbox import wire_frame
 
 logger = logging.getLogger(__name__)
@@ -194,23 +194,19 @@ class Hub:
                     logger.warning("group send to %s failed", group, exc_info=True)
 
 
-_hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_hubs: PerLoop[Hub] = PerLoop(Hub)
 
 
 def get_hub() -> Hub:
     """The hub of the running event loop."""
-    loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
-    if hub is None:
-        hub = _hubs[loop] = Hub(loop)
-    return hub
+    return _hubs.get()
 
 
 def publish_sync(group: str, message: dict) -> None:
     """Publish from synchronous code: through the server's hub without waiting when called
     from its database thread, else (commands, WSGI, tests) straight to the layer."""
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-    hub = _hubs.get(loop) if loop is not None else None
+    hub = _hubs.of(loop) if loop is not None else None
     if hub is not None and hub.channel_name is not None and loop.is_running():
         loop.call_soon_threadsafe(hub.publish, group, message)
         return

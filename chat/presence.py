@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from collections import defaultdict
 
 from django.conf import settings
+
+from chat.loops import PerLoop
 
 logger = logging.getLogger(__name__)
 
@@ -198,18 +199,14 @@ class RedisPresence:
 
 
 local_presence = LocalPresence()
-_redis_registries: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_redis_registries: PerLoop[RedisPresence] = PerLoop(lambda loop: RedisPresence(settings.REDIS_URL))
 
 
 def get_presence() -> LocalPresence | RedisPresence:
     """The registry: the process's own without Redis, else one per event loop (Redis clients belong to one loop)."""
     if not settings.REDIS_URL:
         return local_presence
-    loop = asyncio.get_running_loop()
-    registry = _redis_registries.get(loop)
-    if registry is None:
-        registry = _redis_registries[loop] = RedisPresence(settings.REDIS_URL)
-    return registry
+    return _redis_registries.get()
 
 
 def online_usernames(room_id: int) -> list[str]:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import re
-import weakref
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -13,6 +11,7 @@ from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
+from chat.loops import PerLoop
 from chat.presence import redis_pool
 
 _UNITS = {"s": 1, "m": 60, "h": 3600}
@@ -30,24 +29,20 @@ def parse_rate(text: str) -> RateLimitItemPerSecond | None:
     return RateLimitItemPerSecond(int(match[1]), int(match[2] or 1) * _UNITS[match[3]])
 
 
-_limiters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+def _new_limiter(loop) -> MovingWindowRateLimiter:
+    if settings.REDIS_URL:
+        storage = RedisStorage(
+            "async+" + settings.REDIS_URL,
+            implementation="redispy",
+            key_prefix="charla:ratelimit",
+            connection_pool=redis_pool(settings.REDIS_URL),
+        )
+    else:
+        storage = MemoryStorage()
+    return MovingWindowRateLimiter(storage)
 
 
-def _limiter() -> MovingWindowRateLimiter:
-    loop = asyncio.get_running_loop()
-    limiter = _limiters.get(loop)
-    if limiter is None:
-        if settings.REDIS_URL:
-            storage = RedisStorage(
-                "async+" + settings.REDIS_URL,
-                implementation="redispy",
-                key_prefix="charla:ratelimit",
-                connection_pool=redis_pool(settings.REDIS_URL),
-            )
-        else:
-            storage = MemoryStorage()
-        limiter = _limiters[loop] = MovingWindowRateLimiter(storage)
-    return limiter
+_limiters: PerLoop[MovingWindowRateLimiter] = PerLoop(_new_limiter)
 
 
 async def allow_write(user_id: int) -> bool:
@@ -55,4 +50,4 @@ async def allow_write(user_id: int) -> bool:
     rate = parse_rate(settings.CHARLA_SEND_RATE)
     if rate is None:
         return True
-    return await _limiter().hit(rate, "write", str(user_id))
+    return await _limiters.get().hit(rate, "write", str(user_id))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from collections import defaultdict
 
 from channels.db import database_sync_to_async
@@ -24,6 +23,7 @@ from django.conf import settings
 
 from chat import broadcast, protocol
 from chat.hub import get_hub
+from chat.loops import PerLoop
 from chat.models import Room
 from chat.presence import get_presence
 
@@ -119,13 +119,9 @@ def _room_counters(room_ids: list[int]) -> dict[int, int]:
     return dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "last_seq"))
 
 
-_watchdogs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_watchdogs: PerLoop[Watchdog] = PerLoop(lambda loop: Watchdog())
 
 
 def get_watchdog() -> Watchdog:
     """The watchdog of the running event loop."""
-    loop = asyncio.get_running_loop()
-    watchdog = _watchdogs.get(loop)
-    if watchdog is None:
-        watchdog = _watchdogs[loop] = Watchdog()
-    return watchdog
+    return _watchdogs.get()
