@@ -7,6 +7,7 @@ database or the channel layer themselves.
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -189,33 +190,25 @@ def messages_send(requests: list[SendRequest]) -> list[SendResult]:
     gets its own result: (message, created), or the ActionError that refused it.
     """
     results: list[SendResult | None] = [None] * len(requests)
-    members = _memberships(requests)
-    accepted: list[tuple[int, SendRequest, str]] = []
-    for i, request in enumerate(requests):
-        try:
-            if (request.room.pk, request.author.pk) not in members:
-                raise ActionError(_("You are not a member of this room."), "forbidden")
-            accepted.append((i, request, _clean_content(request.content)))
-        except ActionError as exc:
-            results[i] = exc
-    stored = _stored_by_client_id([request for _i, request, _content in accepted])
     fresh: list[tuple[int, SendRequest, str]] = []
     first_of: dict[tuple[int, str], int] = {}  # a retry inside the batch gets the first copy
     retries: list[tuple[int, int]] = []
-    for i, request, content in accepted:
+    for i, request in enumerate(requests):
+        try:
+            content = _clean_content(request.content)
+        except ActionError as exc:
+            results[i] = exc
+            continue
         key = (request.author.pk, request.client_id)
-        if request.client_id is not None and key in stored:
-            results[i] = _retried(stored[key], request.room)
-        elif request.client_id is not None and key in first_of:
+        if request.client_id is not None and key in first_of:
             retries.append((i, first_of[key]))
-        else:
-            if request.client_id is not None:
-                first_of[key] = i
-            fresh.append((i, request, content))
+            continue
+        if request.client_id is not None:
+            first_of[key] = i
+        fresh.append((i, request, content))
     try:
-        with transaction.atomic():
-            for (i, _request, _content), message in zip(fresh, _store(fresh), strict=True):
-                results[i] = (message, True)
+        for (i, _request, _content), result in zip(fresh, _store_and_announce(fresh), strict=True):
+            results[i] = result
     except IntegrityError:
         # A client_id committed concurrently by another process: store one by one, so
         # that only the retried send finds its stored copy and the others are not lost.
@@ -232,6 +225,143 @@ def messages_send(requests: list[SendRequest]) -> list[SendResult]:
         first_result = results[first]
         results[i] = first_result if isinstance(first_result, ActionError) else (first_result[0], False)
     return results  # type: ignore[return-value]
+
+
+def _store_and_announce(fresh: list[tuple[int, SendRequest, str]]) -> list[SendResult]:
+    """Store what may be stored, in one transaction, and announce each new message on commit."""
+    if not fresh:
+        return []
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            results = _store_checked(fresh)
+            _announce([r[0] for r in results if not isinstance(r, ActionError) and r[1]])
+        return results
+    # PostgreSQL checks, numbers and inserts the batch in one statement; alone, it is its own
+    # transaction. Mentions write notifications too, so then one transaction holds both.
+    mentions = any(notification_services.mentioned_names(content) for _i, _request, content in fresh)
+    with transaction.atomic() if mentions else nullcontext():
+        results = _store_postgresql(fresh)
+        _announce([r[0] for r in results if not isinstance(r, ActionError) and r[1]])
+    return results
+
+
+def _store_checked(fresh: list[tuple[int, SendRequest, str]]) -> list[SendResult]:
+    """Check membership and client_ids, then number and insert the rest (inside the caller's transaction)."""
+    members = _memberships([request for _i, request, _content in fresh])
+    stored = _stored_by_client_id([request for _i, request, _content in fresh])
+    results: list[SendResult | None] = [None] * len(fresh)
+    new: list[tuple[int, SendRequest, str]] = []
+    for position, (_i, request, content) in enumerate(fresh):
+        key = (request.author.pk, request.client_id)
+        if (request.room.pk, request.author.pk) not in members:
+            results[position] = _not_a_member()
+        elif request.client_id is not None and key in stored:
+            results[position] = _retried(stored[key], request.room)
+        else:
+            new.append((position, request, content))
+    by_room: dict[int, list[int]] = defaultdict(list)
+    for n, (_position, request, _content) in enumerate(new):
+        by_room[request.room.pk].append(n)
+    seqs: dict[int, int] = {}
+    last = _take_seqs({room_id: len(ns) for room_id, ns in by_room.items()}) if new else {}
+    for room_id, ns in by_room.items():
+        first = last[room_id] - len(ns) + 1
+        for offset, n in enumerate(ns):
+            seqs[n] = first + offset
+    messages = [
+        Message(room=r.room, author=r.author, content=c, seq=seqs[n], updated_seq=seqs[n], client_id=r.client_id)
+        for n, (_position, r, c) in enumerate(new)
+    ]
+    Message.objects.bulk_create(messages)
+    for (position, _request, _content), message in zip(new, messages, strict=True):
+        results[position] = (message, True)
+    return results  # type: ignore[return-value]
+
+
+# The whole write of a batch in one round trip: who may post, which client_ids are already
+# stored, the room counters (rows locked in id order, so two batches over the same rooms
+# never deadlock) and the insert. Each request comes back with its verdict and, if stored,
+# its id and number.
+_STORE_BATCH = f"""
+    WITH req AS (
+        SELECT * FROM unnest(%s::int[], %s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::timestamptz[])
+            AS r(idx, room_id, author_id, content, client_id, sent)
+    ), checked AS (
+        SELECT req.*,
+            EXISTS (SELECT 1 FROM {Membership._meta.db_table} m
+                    WHERE m.room_id = req.room_id AND m.user_id = req.author_id) AS member,
+            req.client_id IS NOT NULL AND EXISTS (
+                SELECT 1 FROM {Message._meta.db_table} old
+                WHERE old.author_id = req.author_id AND old.client_id = req.client_id) AS stored
+        FROM req
+    ), wanted AS (
+        SELECT room_id, count(*) AS n FROM checked WHERE member AND NOT stored GROUP BY room_id
+    ), locked AS (
+        SELECT id FROM {Room._meta.db_table} WHERE id IN (SELECT room_id FROM wanted) ORDER BY id FOR UPDATE
+    ), counted AS (
+        UPDATE {Room._meta.db_table} AS room SET last_seq = room.last_seq + wanted.n
+        FROM locked, wanted WHERE room.id = locked.id AND room.id = wanted.room_id
+        RETURNING room.id, room.last_seq, wanted.n
+    ), numbered AS (
+        SELECT checked.*, counted.last_seq - counted.n
+            + row_number() OVER (PARTITION BY checked.room_id ORDER BY checked.idx) AS seq
+        FROM checked JOIN counted ON counted.id = checked.room_id
+        WHERE checked.member AND NOT checked.stored
+    ), inserted AS (
+        INSERT INTO {Message._meta.db_table}
+            (room_id, author_id, content, sent, edited, deleted, seq, updated_seq, client_id)
+        SELECT room_id, author_id, content, sent, false, false, seq, seq, client_id FROM numbered
+        RETURNING id, room_id, seq
+    )
+    SELECT checked.idx, checked.member, checked.stored, inserted.id, inserted.seq
+    FROM checked
+    LEFT JOIN numbered ON numbered.idx = checked.idx
+    LEFT JOIN inserted ON inserted.room_id = numbered.room_id AND inserted.seq = numbered.seq
+"""
+
+
+def _store_postgresql(fresh: list[tuple[int, SendRequest, str]]) -> list[SendResult]:
+    """_store_checked in one statement (PostgreSQL): one round trip for the whole batch."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _STORE_BATCH,
+            [
+                list(range(len(fresh))),
+                [request.room.pk for _i, request, _content in fresh],
+                [request.author.pk for _i, request, _content in fresh],
+                [content for _i, _request, content in fresh],
+                [request.client_id for _i, request, _content in fresh],
+                [now] * len(fresh),
+            ],
+        )
+        rows = cursor.fetchall()
+    results: list[SendResult | None] = [None] * len(fresh)
+    retried: list[int] = []
+    for position, member, stored, message_id, seq in rows:
+        _i, request, content = fresh[position]
+        if not member:
+            results[position] = _not_a_member()
+        elif stored:
+            retried.append(position)
+        else:
+            message = Message(
+                id=message_id, room=request.room, author=request.author, content=content, sent=now,
+                seq=seq, updated_seq=seq, client_id=request.client_id,
+            )  # fmt: skip
+            message._state.adding = False
+            message._state.db = connection.alias
+            results[position] = (message, True)
+    if retried:
+        found = _stored_by_client_id([fresh[position][1] for position in retried])
+        for position in retried:
+            request = fresh[position][1]
+            results[position] = _retried(found[(request.author.pk, request.client_id)], request.room)
+    return results  # type: ignore[return-value]
+
+
+def _not_a_member() -> ActionError:
+    return ActionError(_("You are not a member of this room."), "forbidden")
 
 
 def _memberships(requests: list[SendRequest]) -> set[tuple[int, int]]:
@@ -259,22 +389,8 @@ def _retried(existing: Message, room: Room) -> SendResult:
     return existing, False
 
 
-def _store(fresh: list[tuple[int, SendRequest, str]]) -> list[Message]:
-    """Number, insert and announce the batch's messages (inside the caller's transaction)."""
-    by_room: dict[int, list[int]] = defaultdict(list)
-    for position, (_i, request, _content) in enumerate(fresh):
-        by_room[request.room.pk].append(position)
-    seqs: dict[int, int] = {}
-    last = _take_seqs({room_id: len(positions) for room_id, positions in by_room.items()})
-    for room_id, positions in by_room.items():
-        first = last[room_id] - len(positions) + 1
-        for offset, position in enumerate(positions):
-            seqs[position] = first + offset
-    messages = [
-        Message(room=r.room, author=r.author, content=c, seq=seqs[n], updated_seq=seqs[n], client_id=r.client_id)
-        for n, (_i, r, c) in enumerate(fresh)
-    ]
-    Message.objects.bulk_create(messages)
+def _announce(messages: list[Message]) -> None:
+    """Broadcast the new messages on commit, each room's in order, with their mentions and room activity."""
     for message in sorted(messages, key=lambda m: (m.room_id, m.seq)):
         room = message.room
         _broadcast_on_commit(room, protocol.message_sent(protocol.message_payload(message)), message.seq)
@@ -283,7 +399,6 @@ def _store(fresh: list[tuple[int, SendRequest, str]]) -> list[Message]:
             notification_services.room_group(room.pk),
             protocol.room_activity(room.name, message.seq, message.author.get_username(), mentioned),
         )
-    return messages
 
 
 def message_edit(*, room: Room, user, message_id: int, content: str) -> Message:
