@@ -22,12 +22,15 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 
 from chat.loops import PerLoop
-from chat.outbox import wire_frame
+from chat.outbox import corked, wire_frame
 
 logger = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
 REORDER_WAIT = 0.05  # seconds a numbered event waits for the ones before it
+# Messages for one group that were waiting together leave as one publish of this type.
+BUNDLE = "hub.bundle"
+MAX_BUNDLE = 100
 
 
 class _Order:
@@ -113,6 +116,12 @@ class Hub:
 
     def dispatch(self, message: dict) -> None:
         """Take one received message: a numbered room event waits, briefly, for the ones before it."""
+        if message.get("type") == BUNDLE:
+            # Each socket gets the bundle's frames in one write (outbox.corked).
+            with corked():
+                for inner in message["messages"]:
+                    self.dispatch(inner)
+            return
         seq = message.get("seq")
         if seq is None:
             self.deliver(message)
@@ -183,15 +192,30 @@ class Hub:
     async def _publish_forever(self) -> None:
         # One task sends in order, so a room's events leave this process in commit order
         # and the callers (often the database thread, on commit) never wait for Redis.
+        # What queued up meanwhile (a batch of sends) leaves as one publish per group.
         while True:
             await self._wake_publisher.wait()
             self._wake_publisher.clear()
             while self._outgoing:
-                group, message = self._outgoing.popleft()
-                try:
-                    await self.layer.group_send(group, message)
-                except Exception:  # lost, as the layer may lose it: sockets fill the gap from the database
-                    logger.warning("group send to %s failed", group, exc_info=True)
+                for group, message in self._take_bundles():
+                    try:
+                        await self.layer.group_send(group, message)
+                    except Exception:  # lost, as the layer may lose it: sockets fill the gap from the database
+                        logger.warning("group send to %s failed", group, exc_info=True)
+
+    def _take_bundles(self) -> list[tuple[str, dict]]:
+        """Empty the queue into one message per group (each group's in order): a bundle if several."""
+        by_group: dict[str, list[dict]] = {}
+        while self._outgoing:
+            group, message = self._outgoing.popleft()
+            messages = by_group.setdefault(group, [])
+            messages.append(message)
+            if len(messages) == MAX_BUNDLE:
+                break
+        return [
+            (group, messages[0] if len(messages) == 1 else {"type": BUNDLE, "group": group, "messages": messages})
+            for group, messages in by_group.items()
+        ]
 
 
 _hubs: PerLoop[Hub] = PerLoop(Hub)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from wsproto.frame_protocol import FrameProtocol
@@ -42,6 +43,30 @@ def _uvicorn_protocol(protocol):
     except ImportError:  # pragma: no cover - uvicorn is a pinned dependency
         return None
     return protocol if isinstance(protocol, WSProtocol) else None
+
+
+# The outboxes holding frames back until the end of corked() (event loop thread only).
+_corked: list[Outbox] | None = None
+
+
+@contextmanager
+def corked() -> Iterator[None]:
+    """Frames written inside go out at the end, each socket's in one write.
+
+    A batch of sends reaches a process as one bundle; a socket that gets its frames in one
+    system call instead of one each costs the server (and the client) a fraction.
+    """
+    global _corked
+    if _corked is not None:  # nested: the outer one flushes
+        yield
+        return
+    _corked = []
+    try:
+        yield
+    finally:
+        outboxes, _corked = _corked, None
+        for outbox in outboxes:
+            outbox.flush()
 
 
 # 1013, "Try Again Later" (RFC 6455 section 7.4.1): the client reconnects and resumes.
@@ -82,6 +107,7 @@ class Outbox:
         # The server's own connection object, when its send is a bound method (uvicorn's is).
         self._protocol = getattr(send, "__self__", None)
         self._direct = _uvicorn_protocol(self._protocol)
+        self._held: list[bytes] | None = None  # frames held back inside corked()
 
     def write(self, text: str, frame: bytes | None = None) -> None:
         """Send `text`; `frame` is the same text already framed (wire_frame), when the caller has it."""
@@ -91,8 +117,15 @@ class Outbox:
         if frame is not None and direct is not None and self._queue is None:
             # What uvicorn's send checks before it writes, minus the framing.
             if direct.writable.is_set() and not (direct.close_sent or direct.transport.is_closing()):
-                direct.transport.write(frame)
+                if _corked is None:
+                    direct.transport.write(frame)
+                elif self._held is None:
+                    self._held = [frame]
+                    _corked.append(self)
+                else:
+                    self._held.append(frame)
                 return
+        self.flush()  # what was held back goes first
         if self._queue is not None:
             self._queued_bytes += len(text)
             if self._queued_bytes > self._max:
@@ -111,6 +144,13 @@ class Outbox:
         self._queue = deque()
         asyncio.get_running_loop().create_task(self._drain(coro, pending))
 
+    def flush(self) -> None:
+        """Write the frames held back by corked(), in one write."""
+        held, self._held = self._held, None
+        if held and not self.closed and not self._direct.transport.is_closing():
+            # Nothing ran since their checks in write() but other frames' writes, held as well.
+            self._direct.transport.write(held[0] if len(held) == 1 else b"".join(held))
+
     def drop_reader(self) -> None:
         """Disconnect a reader that stopped reading; it resumes from the database when it comes back.
 
@@ -122,6 +162,7 @@ class Outbox:
         transport = getattr(self._protocol, "transport", None)
         if transport is not None and hasattr(transport, "abort"):
             self.closed = True
+            self._held = None
             self._queue.clear()
             transport.abort()
         else:
@@ -131,6 +172,7 @@ class Outbox:
         """Close the socket after what is already queued is dropped (the client resumes from the database)."""
         if self.closed:
             return
+        self.flush()  # frames written before the close go before it
         self.closed = True
         if self._queue is not None:
             self._queue.clear()

@@ -54,3 +54,30 @@ async def test_unnumbered_frames_and_other_groups_are_never_held():
     hub.dispatch(event(None))  # typing, presence
     hub.dispatch(event(7, group="h"))
     assert socket.seqs == [1, None] and other.seqs == [7]
+
+
+class RecordingLayer:
+    def __init__(self):
+        self.sent: list[tuple[str, dict]] = []
+
+    async def group_send(self, group, message):
+        self.sent.append((group, message))
+
+
+async def test_events_published_together_leave_as_one_message_per_group_and_arrive_in_order():
+    loop = asyncio.get_running_loop()
+    sender, receiver = Hub(loop), Hub(loop)
+    sender.layer = RecordingLayer()
+    publisher = loop.create_task(sender._publish_forever())
+    for seq in (1, 2, 3):  # a batch of sends, committed together
+        sender.publish("g", event(seq))
+        sender.publish("activity", event(None, group="activity"))
+    await asyncio.sleep(0.01)
+    publisher.cancel()
+    assert [group for group, _message in sender.layer.sent] == ["g", "activity"], "one publish per group"
+    socket, watcher = Socket(), Socket()
+    receiver.groups["g"].add(socket)
+    receiver.groups["activity"].add(watcher)
+    for _group, message in sender.layer.sent:
+        receiver.dispatch(message)
+    assert socket.seqs == [1, 2, 3] and watcher.seqs == [None, None, None]

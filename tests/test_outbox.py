@@ -94,3 +94,58 @@ async def test_a_frame_built_once_reads_back_as_the_same_text_message(text):
     (frame,) = list(reader.received_frames())
     assert frame.payload == text and frame.frame_finished and frame.message_finished
     assert TextMessage  # the client sees one complete text message
+
+
+class RecordingTransport:
+    """What uvicorn's protocol writes to its socket, one entry per write call."""
+
+    def __init__(self):
+        self.writes: list[bytes] = []
+
+    def write(self, data):
+        self.writes.append(bytes(data))
+
+    def is_closing(self):
+        return False
+
+    def get_extra_info(self, name, default=None):
+        return default
+
+
+def uvicorn_outbox():
+    """An outbox on a real uvicorn wsproto connection, as config.server runs it, over a recording transport."""
+    from uvicorn.config import Config
+    from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
+    from uvicorn.server import ServerState
+
+    config = Config(app=lambda *a: None, ws="wsproto")
+    protocol = WSProtocol(config, ServerState(), {}, _loop=asyncio.get_running_loop())
+    transport = RecordingTransport()
+    protocol.connection_made(transport)
+    return Outbox(protocol.send, max_queued_bytes=10_000), transport
+
+
+async def test_frames_written_inside_corked_reach_each_socket_in_one_write_in_order():
+    from chat.outbox import corked, wire_frame
+
+    (first, first_socket), (second, second_socket) = uvicorn_outbox(), uvicorn_outbox()
+    with corked():
+        for text in ("a", "b", "c"):
+            first.write(text, wire_frame(text))
+            second.write(text, wire_frame(text))
+        assert first_socket.writes == [] and second_socket.writes == [], "held until the bundle ends"
+    expected = wire_frame("a") + wire_frame("b") + wire_frame("c")
+    assert first_socket.writes == [expected] and second_socket.writes == [expected]
+    first.write("d", wire_frame("d"))
+    assert first_socket.writes[-1] == wire_frame("d"), "outside corked(), written at once"
+
+
+async def test_a_socket_closed_inside_corked_gets_the_frames_written_before_the_close():
+    from chat.outbox import corked, wire_frame
+
+    outbox, socket = uvicorn_outbox()
+    with corked():
+        outbox.write("last words", wire_frame("last words"))
+        outbox.close(1008)
+        outbox.write("after the close", wire_frame("after the close"))
+    assert socket.writes == [wire_frame("last words")]
