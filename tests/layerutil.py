@@ -5,6 +5,8 @@ import asyncio
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from chat.hub import BUNDLE
+
 
 def listen(group: str) -> str:
     """A new channel in `group`."""
@@ -22,7 +24,8 @@ def drain(channel: str, timeout: float) -> list[dict]:
         events = []
         while True:
             try:
-                events.append(await asyncio.wait_for(layer.receive(channel), timeout))
+                event = await asyncio.wait_for(layer.receive(channel), timeout)
+                events.extend(event["messages"] if event.get("type") == BUNDLE else [event])  # as the hub unpacks them
             except TimeoutError:
                 return events
 
