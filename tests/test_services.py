@@ -302,6 +302,24 @@ def test_a_batch_stores_each_send_in_room_order_and_refuses_only_the_bad_ones(
     assert last_seq(lobby) == 3 and Message.objects.count() == 4
 
 
+def test_a_batch_returns_the_stored_copy_of_a_retry_and_stores_the_new_sends(
+    ana, lobby, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        stored, _created = services.message_send(room=lobby, author=ana, content="hola", client_id="c-1")
+    channel = listen(lobby)
+    with django_capture_on_commit_callbacks(execute=True):
+        retried, fresh = services.messages_send(
+            [services.SendRequest(lobby, ana, "hola", "c-1"), services.SendRequest(lobby, ana, "nuevo", "c-2")]
+        )
+    assert retried == (stored, False) and retried[0].seq == 1
+    assert fresh[1] is True and fresh[0].seq == 2 and fresh[0].content == "nuevo"
+    fresh[0].content = "editado"
+    fresh[0].save()  # the returned message is the stored row, not a copy to insert
+    assert list(Message.objects.order_by("seq").values_list("content", flat=True)) == ["hola", "editado"]
+    assert [f["mensaje"]["contenido"] for f in frames(received(channel))] == ["nuevo"], "a retry is not broadcast again"
+
+
 @pytest.mark.django_db
 def test_client_id_reused_in_another_room_is_refused(ana, lobby, secret):
     services.message_send(room=lobby, author=ana, content="hola", client_id="abc")
