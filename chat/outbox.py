@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
 from contextlib import contextmanager
@@ -45,8 +46,11 @@ def _uvicorn_protocol(protocol):
     return protocol if isinstance(protocol, WSProtocol) else None
 
 
-# The outboxes holding frames back until the end of corked() (event loop thread only).
-_corked: list[Outbox] | None = None
+class _Corked(threading.local):
+    outboxes: list[Outbox] | None = None  # holding frames back until the end of corked()
+
+
+_corked = _Corked()  # per thread: each event loop's sockets are written from its own thread
 
 
 @contextmanager
@@ -56,15 +60,14 @@ def corked() -> Iterator[None]:
     A batch of sends reaches a process as one bundle; a socket that gets its frames in one
     system call instead of one each costs the server (and the client) a fraction.
     """
-    global _corked
-    if _corked is not None:  # nested: the outer one flushes
+    if _corked.outboxes is not None:  # nested: the outer one flushes
         yield
         return
-    _corked = []
+    _corked.outboxes = []
     try:
         yield
     finally:
-        outboxes, _corked = _corked, None
+        outboxes, _corked.outboxes = _corked.outboxes, None
         for outbox in outboxes:
             outbox.flush()
 
@@ -117,11 +120,12 @@ class Outbox:
         if frame is not None and direct is not None and self._queue is None:
             # What uvicorn's send checks before it writes, minus the framing.
             if direct.writable.is_set() and not (direct.close_sent or direct.transport.is_closing()):
-                if _corked is None:
+                held_by = _corked.outboxes
+                if held_by is None:
                     direct.transport.write(frame)
                 elif self._held is None:
                     self._held = [frame]
-                    _corked.append(self)
+                    held_by.append(self)
                 else:
                     self._held.append(frame)
                 return

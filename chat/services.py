@@ -356,7 +356,11 @@ def _store_postgresql(fresh: list[tuple[int, SendRequest, str]]) -> list[SendRes
         found = _stored_by_client_id([fresh[position][1] for position in retried])
         for position in retried:
             request = fresh[position][1]
-            results[position] = _retried(found[(request.author.pk, request.client_id)], request.room)
+            existing = found.get((request.author.pk, request.client_id))
+            if existing is None:  # deleted since the statement saw it (only the admin deletes rows)
+                results[position] = ActionError(_("Message not found."), "message_not_found")
+            else:
+                results[position] = _retried(existing, request.room)
     return results  # type: ignore[return-value]
 
 
