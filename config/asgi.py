@@ -33,7 +33,8 @@ application = ProtocolTypeRouter(
 # collection walked every object of every socket, 0.13 s at 1,000 sockets and 0.6-0.9 s
 # at 10,000, every 20 s or so under load, and each one stalled every socket of the
 # process. Fewer, larger young collections (3-8 ms each) let a message's short-lived
-# objects die before they are promoted, so the full collections stopped under load; and
+# objects die before they are promoted, so the room of 1,000 saw no full collection under
+# load (at 10,000 sockets they still come while sockets pile up: docs/scaling.md); and
 # what exists once the app is loaded (modules, classes, settings) lives forever, so no
 # collection walks it again.
 gc.set_threshold(10_000, 10, 10)
