@@ -52,9 +52,9 @@ class LocalPresence:
         """Usernames online in the room, sorted."""
         return sorted({next(iter(s.values())) for s in list(self._rooms.get(room_id, {}).values()) if s})
 
-    async def sweep(self, room_id: int) -> list[str]:
-        """Users whose every socket lapsed; in one process, sockets never lapse."""
-        return []
+    async def sweep(self, room_ids: list[int]) -> dict[int, list[str]]:
+        """Users whose every socket lapsed, by room; in one process, sockets never lapse."""
+        return {}
 
 
 # KEYS: user's sockets zset, room's users zset, room's names hash.
@@ -154,11 +154,24 @@ class RedisPresence:
         names = await self._redis.hmget(names_key, user_ids)
         return sorted(n.decode() for n in names if n is not None)
 
-    async def sweep(self, room_id: int) -> list[str]:
-        """Remove and return the users whose every socket lapsed (a crashed process's users)."""
-        _, users_key, names_key = self._keys(room_id, 0)
-        names = await self._sweep(keys=[users_key, names_key], args=[time.time()])
-        return sorted(n.decode() for n in names)
+    async def sweep(self, room_ids: list[int]) -> dict[int, list[str]]:
+        """Remove and return, by room, the users whose every socket lapsed (a crashed process's users).
+
+        The rooms go in slices of pipelined script calls: one round trip per slice, where a
+        call per room took half a second of every watchdog tick at 1,000 rooms.
+        """
+        now, lapsed = time.time(), {}
+        for start in range(0, len(room_ids), REFRESH_SLICE):
+            rooms = room_ids[start : start + REFRESH_SLICE]
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for room_id in rooms:
+                    _, users_key, names_key = self._keys(room_id, 0)
+                    await self._sweep(keys=[users_key, names_key], args=[now], client=pipe)
+                replies = await pipe.execute()
+            for room_id, names in zip(rooms, replies, strict=True):
+                if names:
+                    lapsed[room_id] = sorted(n.decode() for n in names)
+        return lapsed
 
     async def refresh(self) -> None:
         """Push back the expiry of this process's sockets (and their users) in Redis.

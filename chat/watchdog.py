@@ -91,11 +91,7 @@ class Watchdog:
                         consumer.resync()
                     except Exception:  # one broken socket must not keep the others behind
                         logger.warning("resync of a socket in room %s failed", room_id, exc_info=True)
-        for room_id in room_ids:
-            try:
-                await self.sweep_presence(room_id)
-            except Exception:  # one room's failure must not keep the others stale
-                logger.warning("presence sweep of room %s failed", room_id, exc_info=True)
+        await self.sweep_presence(room_ids)
 
     async def rejoin_groups_if_due(self) -> None:
         """The layer forgets a group member after group_expiry: join again at half of it."""
@@ -105,13 +101,12 @@ class Watchdog:
         self._rejoined_at = time.monotonic()
         await get_hub().rejoin()
 
-    async def sweep_presence(self, room_id: int) -> None:
+    async def sweep_presence(self, room_ids: list[int]) -> None:
         """Announce, once, the users of a crashed process whose presence lapsed."""
-        presence = get_presence()
-        lapsed = await presence.sweep(room_id)
-        if lapsed:
+        lapsed = await get_presence().sweep(room_ids)
+        for room_id, usernames in lapsed.items():
             group = Room.group_name_for(room_id)
-            for username in lapsed:
+            for username in usernames:
                 await broadcast.send_room_frame(group, protocol.user_left(username))
 
 

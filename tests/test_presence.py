@@ -56,8 +56,8 @@ async def test_crashed_process_users_lapse_and_are_reported_once(redis_presence,
     await redis_presence.refresh()
     await asyncio.sleep(0.7)
     assert await redis_presence.online(1) == ["ana"]
-    assert await redis_presence.sweep(1) == ["luis"]
-    assert await redis_presence.sweep(1) == [], "another process sweeping later must not announce it again"
+    assert await redis_presence.sweep([1, 2]) == {1: ["luis"]}
+    assert await redis_presence.sweep([1, 2]) == {}, "another process sweeping later must not announce it again"
     await crashed.close()
 
 
