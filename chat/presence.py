@@ -184,7 +184,7 @@ class RedisPresence:
         """Remove and return, by room, the users whose every socket lapsed (a crashed process's users).
 
         The rooms go in slices of pipelined script calls: one round trip per slice, where a
-        call per room took half a second of every watchdog tick at 1,000 rooms.
+        call per room cost 0.2 s of CPU every watchdog tick at 1,000 rooms.
         """
         now, lapsed = time.time(), {}
         for start in range(0, len(room_ids), REFRESH_SLICE):
