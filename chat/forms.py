@@ -13,10 +13,16 @@ class SignUpForm(UserCreationForm):
         model = get_user_model()
         fields = ("username",)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].help_text = _("Letters (accents are fine), digits, and . _ -")
+
     def clean_username(self):
         from notifications.signals import validate_username
 
         username = super().clean_username()
+        if username is None:  # Django already refused it: taken, in the same or another case
+            return username
         validate_username(username)
         return username
 

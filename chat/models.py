@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Count, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -81,6 +81,14 @@ class Room(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # "Secret" and "secret" would be two rooms that read as one: names are unique in any case.
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="unique_room_name_ignoring_case",
+                violation_error_message=_("A room with this name already exists."),
+            )
+        ]
         verbose_name = _("room")
         verbose_name_plural = _("rooms")
 

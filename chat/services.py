@@ -15,7 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -45,15 +46,20 @@ class RoomNotFound(ActionError):
 
 
 def room_create(*, creator, name: str, description: str = "", is_private: bool = False) -> Room:
-    """Create a room with its creator as owner; a taken name is a validation error."""
+    """Create a room with its creator as owner; a name taken in any case is a validation error."""
     room = Room(name=name, description=description, creator=creator, is_private=is_private)
-    room.full_clean()
+    # One answer for every taken name, public or private, in any case (the model's own
+    # checks word an exact and a case-insensitive clash differently).
+    room.full_clean(validate_unique=False, validate_constraints=False)
+    taken = ValidationError({"name": ValidationError(_("A room with this name already exists."), code="taken")})
+    if Room.objects.alias(lower_name=Lower("name")).filter(lower_name=Lower(Value(name))).exists():
+        raise taken
     try:
         with transaction.atomic():
             room.save()
             Membership.objects.create(room=room, user=creator, role=Membership.Role.OWNER)
     except IntegrityError:
-        raise ValidationError({"name": _("A room with this name already exists.")}) from None
+        raise taken from None
     return room
 
 
@@ -412,12 +418,16 @@ def message_edit(*, room: Room, user, message_id: int, content: str) -> Message:
     return message
 
 
-def message_delete(*, room: Room, user, message_id: int) -> Message:
-    """Delete one's own message (or any, for the room's owner) and broadcast it on commit."""
-    _require_member(room, user)
+def message_delete(*, room: Room, user, message_id: int, moderator: bool = False) -> Message:
+    """Delete one's own message (or any, for the room's owner or a `moderator`) and broadcast it on commit.
+
+    `moderator` is for staff in the admin, who need not be members: callers check the permission.
+    """
+    if not moderator:
+        _require_member(room, user)
     with transaction.atomic():
         message = _locked_message(room, message_id)
-        if message.author_id != user.pk and not is_owner(room=room, user=user):
+        if not moderator and message.author_id != user.pk and not is_owner(room=room, user=user):
             raise ActionError(_("You can only delete your own messages."), "forbidden")
         seq = _next_seq(room.pk)
         message.deleted = True

@@ -1,5 +1,6 @@
 """Charla settings, read from the environment (12-factor) with safe local defaults."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -31,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",  # login throttling (Accounts below)
     "channels",
     "chat",
     "notifications",
@@ -46,6 +48,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: turns a lockout into its page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -112,15 +116,67 @@ STORAGES = {
     },
 }
 
+# Headers.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False) else None
-)
+_BEHIND_TLS_PROXY = env.bool("DJANGO_BEHIND_TLS_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _BEHIND_TLS_PROXY else None
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# Behind the TLS proxy with debug off: plain http is redirected to https, and browsers are
+# told to use nothing else for a year. Paths a proxy probes over plain http (health checks
+# sent to a worker directly) can be exempted with regular expressions.
+_HTTPS_ONLY = _BEHIND_TLS_PROXY and not DEBUG
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=_HTTPS_ONLY)
+SECURE_REDIRECT_EXEMPT = env.list("DJANGO_SSL_REDIRECT_EXEMPT", default=[])
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=365 * 24 * 3600 if _HTTPS_ONLY else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+if not SECURE_HSTS_PRELOAD:
+    # Preloading commits the whole registered domain, not just Charla's host (hstspreload.org
+    # takes only the apex domain's header): the operator's decision, not a default.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Content-Security-Policy (django-csp): the client is ES modules and a stylesheet from this
+# site, with no inline script, style attribute or event handler. 'self' in connect-src
+# covers the page's own ws:/wss: origin (CSP Level 3). The admin's pages pass too.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "img-src": ["'self'", "data:"],  # the favicon and the stylesheet's icons are data: SVGs
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Accounts.
+# Login throttling (django-axes): failed logins count per account and per client address;
+# either reaching CHARLA_LOGIN_FAILURE_LIMIT within the cool-off locks logins for it (the
+# right password included) until CHARLA_LOGIN_LOCKOUT_SECONDS pass without a failure.
+# Charla's and the admin's login alike. Failures are stored in the database, shared by all
+# processes; `python manage.py axes_reset` lifts every lockout.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("CHARLA_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(seconds=env.int("CHARLA_LOGIN_LOCKOUT_SECONDS", default=15 * 60))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "chat.accounts.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "chat.accounts.client_ip"  # X-Forwarded-For only behind the proxy
+# AXES_RESET_ON_SUCCESS stays off: a login to one's own account would clear the failures
+# counted against the address, and an attacker could keep guessing from it.
+AXES_DISABLE_ACCESS_LOG = True  # no row per successful login, kept forever
+CHARLA_BEHIND_TLS_PROXY = _BEHIND_TLS_PROXY
+# Mail (password reset). EMAIL_URL as django-environ reads it, e.g.
+# smtp+tls://user:password@smtp.example.com:587. Without it, password reset is not offered
+# (chat/accounts.py): it would tell people a mail was sent that never leaves.
+CHARLA_EMAIL_ENABLED = bool(env.str("EMAIL_URL", default=""))
+vars().update(env.email_url("EMAIL_URL", default="dummymail://"))
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Charla <charla@localhost>")
 REDIS_URL = env.str("REDIS_URL", default="")
 
 
@@ -163,5 +219,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "django.channels.server": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # failures and lockouts, not every successful login
+    },
 }

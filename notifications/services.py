@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from chat import protocol
 from chat.broadcast import group_send_sync
+from notifications.links import is_safe_link
 from notifications.models import Announcement, Notification, Priority
 
 __all__ = ["Notification", "announce", "mark_read", "notify_user", "unread_count"]
@@ -43,8 +44,8 @@ def send_frame_on_commit(group: str, frame: dict) -> None:
 
 
 def _check_link(url: str | None) -> None:
-    """A link is a path on this site or an http(s) address: never javascript: or data:."""
-    if url and not (url.startswith("/") and not url.startswith("//") or url.startswith(("https://", "http://"))):
+    """A link is a path on this site or an http(s) address: never javascript:, data: or a way off-site."""
+    if url and not is_safe_link(url):
         raise ValueError(f"url must be a path ('/rooms/general/') or an http(s) address, not {url!r}")
 
 

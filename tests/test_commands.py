@@ -4,14 +4,20 @@ import io
 import re
 
 import pytest
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate as django_authenticate
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import RequestFactory
 
 from chat import services
 from chat.models import Membership, Room
 
 pytestmark = pytest.mark.django_db
+
+
+def authenticate(**credentials):
+    """A password login as the login page makes it (django-axes counts failures per request)."""
+    return django_authenticate(RequestFactory().post("/accounts/login/"), **credentials)
 
 
 def run(*args, **options) -> str:

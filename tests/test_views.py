@@ -102,8 +102,9 @@ def test_room_list_shows_my_rooms_and_public_rooms_but_not_others_private_rooms(
     assert "luis-secret" not in page and "Luis only" not in page
 
 
-def test_room_description_and_creator_name_are_escaped_in_the_room_list(login, make_user, luis):
-    author = make_user(SCRIPT)
+def test_room_description_and_creator_name_are_escaped_in_the_room_list(login, django_user_model, luis):
+    # Signup refuses such a name now; one from before the rules, or from another login backend, may exist.
+    (author,) = django_user_model.objects.bulk_create([django_user_model(username=SCRIPT)])
     services.room_create(creator=author, name="xss", description=SCRIPT)
     page = login(luis).get("/").content.decode()
     assert 'data-room="xss"' in page

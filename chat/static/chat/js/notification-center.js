@@ -29,15 +29,22 @@ export function fromFrame(frame) {
   };
 }
 
-/** Only web links are followed (a `javascript:` URL would run in the page). */
-function safeUrl(url) {
-  if (!url) return null;
+/**
+ * Only the links the server stores are followed: a path on this site, or an http(s) address.
+ * A `javascript:` URL would run in the page; and since browsers read `\` as `/` and drop tabs
+ * and newlines, "/\evil.example/" would leave the site: such characters are refused outright.
+ */
+export function safeUrl(url) {
+  if (typeof url !== 'string' || url === '' || /[\s\\\u0000-\u001f\u007f-\u009f]/u.test(url)) return null;
+  let parsed;
   try {
-    const parsed = new URL(url, window.location.href);
-    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.href : null;
+    parsed = new URL(url, window.location.href);
   } catch {
     return null;
   }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return null;
+  const absolute = /^https?:\/\//i.test(url);
+  return absolute || parsed.origin === window.location.origin ? parsed.href : null;
 }
 
 export class NotificationCenter {
@@ -123,7 +130,8 @@ export class NotificationCenter {
         this.#render();
       });
     }
-    if (item.url) window.location.assign(item.url);
+    const url = safeUrl(item.url);
+    if (url) window.location.assign(url);
   }
 
   async markAllRead() {
