@@ -16,7 +16,8 @@ from chat.hub import get_hub, publish_sync
 ROOM_EVENT = "room.event"
 ROOM_MEMBER_REMOVED = "room.member_removed"
 SESSION_ENDED = "session.ended"
-# Every socket listens here for its session's logout: one group, not one per session.
+USER_CHANGED = "user.changed"
+# Every socket listens here for its session's logout and its user's changes: one group, not one per session.
 SESSIONS = "chat.sessions"
 
 
@@ -50,6 +51,11 @@ def group_send_sync(group: str, message: dict) -> None:
 def session_ended_sync(session_key: str) -> None:
     """Close every socket opened by a session that logged out."""
     group_send_sync(SESSIONS, {"type": SESSION_ENDED, "session": session_id(session_key)})
+
+
+def user_changed_sync(user_id: int) -> None:
+    """Tell a user's sockets that their password, activity or account changed: each checks its session again."""
+    group_send_sync(SESSIONS, {"type": USER_CHANGED, "user_id": user_id})
 
 
 def member_removed_sync(group: str, user_id: int) -> None:

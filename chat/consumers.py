@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import time
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
@@ -13,16 +12,18 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError, InterfaceError
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from chat import broadcast, protocol, ratelimit, services
+from chat import auth, broadcast, mass_mention, protocol, ratelimit, services, socket_limit
 from chat.batcher import get_batcher
 from chat.hub import get_hub
 from chat.outbox import Outbox
 from chat.presence import get_presence
 from chat.protocol import ProtocolError
 from chat.services import ActionError, RoomNotFound, SendRequest
+from chat.typing_throttle import get_typing_throttle
 from chat.watchdog import get_watchdog
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,10 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+CLOSE_TRY_AGAIN = 1013  # RFC 6455: the server could not serve the socket now; the client reconnects
+CLOSE_TOO_MANY_SOCKETS = 4429  # the user has CHARLA_MAX_SOCKETS_PER_USER sockets open here
+# The session was renewed under a new key (a password change in it): reconnect with the new cookie.
+CLOSE_SESSION_RENEWED = 4001
 
 
 def scope_language(scope) -> str:
@@ -49,6 +54,15 @@ def scope_language(scope) -> str:
         except LookupError:
             continue
     return translation.get_language() or "en"
+
+
+async def read_retrying(read, **kwargs):
+    """A read at connect, tried once more on a new connection if the database broke the first."""
+    try:
+        return await database_sync_to_async(read)(**kwargs)
+    except (DatabaseError, InterfaceError):
+        logger.warning("a read at connect failed; trying again", exc_info=True)
+        return await database_sync_to_async(read)(**kwargs)
 
 
 def parse_after(scope) -> tuple[int | None, bool]:
@@ -78,6 +92,7 @@ class HubConsumer(AsyncWebsocketConsumer):
     outbox: Outbox | None = None
     close_code: int | None = None  # asked to close before it was accepted
     session_id: str | None = None
+    revoked = False  # the session no longer authenticates the user: the socket is closing
     listening: list[str] = []
     _ids = itertools.count()
 
@@ -96,6 +111,50 @@ class HubConsumer(AsyncWebsocketConsumer):
                 await self.dispatch(await receive())
         except StopConsumer:
             pass
+        finally:
+            await self.release()  # however the socket ended: a connect that failed half-way gets no disconnect
+
+    async def websocket_connect(self, message):
+        """Connect; a connect that fails half-way (the database or Redis away) gives back what it
+        took and tells the client to try again, instead of leaving a socket that hears forever."""
+        try:
+            await self.connect()
+        except Exception:
+            logger.exception("a socket's connect failed")
+            await self.release()
+            if self.outbox is None:
+                await self.close()  # refused at the handshake
+            else:
+                self.outbox.close(CLOSE_TRY_AGAIN)
+
+    async def release(self) -> None:
+        """Give back what the socket holds: its place in the user's count, its watch, its groups (safe to repeat)."""
+        self.release_socket_slot()
+        get_watchdog().forget(self)
+        await self.unlisten()
+
+    slot_user_id: int | None = None  # the user whose socket count this socket holds
+
+    def claim_socket_slot(self) -> bool:
+        """Count this socket against its user's limit; False when they already have as many as allowed."""
+        user_id = self.scope["user"].pk
+        if not socket_limit.claim(user_id):
+            return False
+        self.slot_user_id = user_id
+        return True
+
+    def release_socket_slot(self) -> None:
+        """Give this socket's place back (once; safe to call again)."""
+        if self.slot_user_id is not None:
+            socket_limit.release(self.slot_user_id)
+            self.slot_user_id = None
+
+    async def refuse_too_many_sockets(self) -> None:
+        """Close with CLOSE_TOO_MANY_SOCKETS, before any work is done for the socket."""
+        # Accepted only to carry the code: a handshake refused before accept reaches
+        # browsers and most clients as a bare 403 or 1006, with no reason.
+        await self.accept()
+        self.close_soon(CLOSE_TOO_MANY_SOCKETS)
 
     async def listen(self, *groups: str) -> None:
         """Hear `groups`, and the logout of this socket's session, through the hub."""
@@ -139,15 +198,34 @@ class HubConsumer(AsyncWebsocketConsumer):
     def session_ended(self, event: dict) -> None:
         """A session logged out: its sockets close."""
         if event["session"] == self.session_id:
+            self.revoked = True
             self.close_soon(CLOSE_UNAUTHENTICATED)
+
+    def user_changed(self, event: dict) -> None:
+        """The user's password, activity or account changed: check this socket's session again."""
+        user = getattr(self, "user", None)
+        if user is not None and event["user_id"] == user.pk:
+            asyncio.get_running_loop().create_task(self.recheck_session())
+
+    async def recheck_session(self) -> None:
+        """Close unless the session still authenticates the user, as a new request with its cookie would."""
+        try:
+            verdict, user = await auth.recheck_session(self.scope)
+        except Exception:  # the database is away: close, and let the reconnect authenticate
+            logger.warning("rechecking a socket's session failed", exc_info=True)
+            verdict, user = auth.SessionCheck.RENEWED, None
+        if verdict is auth.SessionCheck.VALID:
+            self.user = self.scope["user"] = user  # writes compare its current password hash
+            return
+        self.revoked = True
+        self.close_soon(CLOSE_SESSION_RENEWED if verdict is auth.SessionCheck.RENEWED else CLOSE_UNAUTHENTICATED)
 
 
 class ChatConsumer(HubConsumer):
     """One browser tab in one room."""
 
     room = None
-    typing_relayed_at = 0.0
-    typing = False
+    present = False  # in the room's presence (joined, and not yet left)
     cursor = 0
     history_sent = False
     # Room events that arrived while the history or a gap was being read: handled after it.
@@ -158,9 +236,12 @@ class ChatConsumer(HubConsumer):
         if not self.user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        if not self.claim_socket_slot():
+            await self.refuse_too_many_sockets()
+            return
         name = self.scope["url_route"]["kwargs"]["room_name"]
         try:
-            self.room = await database_sync_to_async(services.room_open)(user=self.user, name=name)
+            self.room = await read_retrying(services.room_open, user=self.user, name=name)
         except RoomNotFound:
             self.room = None
             await self.close(code=CLOSE_NOT_FOUND)
@@ -169,7 +250,7 @@ class ChatConsumer(HubConsumer):
         self.username = self.user.get_username()
         self.held = []
         await self.listen(self.room.group_name)
-        self.socket_id = f"{get_hub().channel_name}#{next(self._ids)}"
+        self.socket_id = f"{get_hub().link.origin}#{next(self._ids)}"  # unique across processes
         await self.accept()
 
         after, malformed = parse_after(self.scope)
@@ -177,13 +258,14 @@ class ChatConsumer(HubConsumer):
             with translation.override(self.language):
                 message = _("Invalid 'after' parameter; sending the latest messages.")
             await self.send_error(message, "invalid_after")
-        history = await database_sync_to_async(services.room_history)(room=self.room, after=after)
+        history = await read_retrying(services.room_history, room=self.room, after=after)
         self.write(protocol.encode(history))
         self.cursor, self.history_sent = history["seq"], True
         self.release_held()
         get_watchdog().watch(self)
 
         presence = get_presence()
+        self.present = True  # from here on, release() takes the socket out of presence
         if await presence.join(self.room.pk, self.user.pk, self.username, self.socket_id):
             await broadcast.send_room_frame(self.room.group_name, protocol.user_joined(self.username))
         # Only this socket gets the whole list; the others keep theirs from joins and leaves
@@ -191,14 +273,18 @@ class ChatConsumer(HubConsumer):
         self.write(protocol.encode(protocol.online_users(await presence.online(self.room.pk))))
 
     async def disconnect(self, code):
-        if self.room is None:
-            return
-        get_watchdog().forget(self)
-        await self.unlisten()
-        if await get_presence().leave(self.room.pk, self.user.pk, self.socket_id):
-            await broadcast.send_room_frame(self.room.group_name, protocol.user_left(self.username))
+        await self.release()
+
+    async def release(self) -> None:
+        await super().release()
+        if self.present:
+            self.present = False
+            if await get_presence().leave(self.room.pk, self.user.pk, self.socket_id):
+                await broadcast.send_room_frame(self.room.group_name, protocol.user_left(self.username))
 
     async def receive(self, text_data=None, bytes_data=None):
+        if self.revoked:
+            return  # frames that crossed the close on the wire
         with translation.override(self.language):
             frame = None
             try:
@@ -211,6 +297,13 @@ class ChatConsumer(HubConsumer):
             except ActionError as exc:
                 client_id = frame.client_id if isinstance(frame, protocol.SendMessage) else None
                 await self.send_error(exc.message, exc.code, client_id)
+                if exc.code == services.UNAUTHENTICATED:
+                    # The change's event was lost or is on its way: the same check closes the socket.
+                    await self.recheck_session()
+            except Exception:  # a fault of ours or of the database: the socket stays open
+                logger.exception("a %s frame failed", type(frame).__name__)
+                client_id = frame.client_id if isinstance(frame, protocol.SendMessage) else None
+                await self.send_error(_("Something went wrong on the server; try again."), "server_error", client_id)
 
     async def handle(self, frame: protocol.ClientFrame) -> None:
         """Carry out one parsed client frame."""
@@ -223,6 +316,10 @@ class ChatConsumer(HubConsumer):
         if not await ratelimit.allow_write(self.user.pk):
             raise ActionError(_("You are sending too fast; wait a moment."), "rate_limited")
         if isinstance(frame, protocol.SendMessage):
+            refusal = await mass_mention.refusal(room=self.room, user=self.user, frame=frame)
+            if refusal is not None:
+                self.write(protocol.encode(refusal))
+                return
             result = await get_batcher().send(SendRequest(self.room, self.user, frame.content, frame.client_id))
             if isinstance(result, ActionError):
                 raise result
@@ -245,16 +342,11 @@ class ChatConsumer(HubConsumer):
             )
 
     async def relay_typing(self, typing: bool) -> None:
-        """Tell the others; clients that send a frame per keystroke (the tutorial's) are
-        throttled by dropping the extra frames silently: typing is best-effort."""
-        now = time.monotonic()
-        if typing and self.typing and now - self.typing_relayed_at < settings.CHARLA_TYPING_INTERVAL:
-            return
-        if not typing and not self.typing:
-            return
-        self.typing, self.typing_relayed_at = typing, now
-        frame = protocol.typing(self.username) if typing else protocol.stop_typing(self.username)
-        await broadcast.send_room_frame(self.room.group_name, frame, skip_user_id=self.user.pk)
+        """Tell the others, throttled per user and room (chat.typing_throttle): extra frames are dropped silently."""
+        room, user = self.room, self.user
+        get_typing_throttle().update(
+            room_id=room.pk, group=room.group_name, user_id=user.pk, username=self.username, typing=typing
+        )
 
     async def send_error(self, message: str, code: str, client_id: str | None = None) -> None:
         await self.send(text_data=protocol.encode(protocol.error(message, code, client_id)))

@@ -3,9 +3,11 @@
 A stock Channels consumer owns a layer channel: every group message costs a Redis
 script per socket, a task per socket and a thread hop per socket, and every socket is
 a Redis client blocked in BZPOPMIN. Here a process joins each group once, on behalf
-of all its sockets in that group, with one channel; one task receives what the layer
-delivers to it and hands the same (already serialized) text to each local socket.
-Several processes still act as one room: each joins the group with its own channel.
+of all its sockets in that group, with one channel (chat.hublink); it hands what the
+layer delivers to each local socket, already serialized. Its own events go to its own
+sockets at once, without the round trip through Redis, so that with Redis away a
+sender is still acknowledged and its neighbours in the process still hear it; the
+link carries them to the other processes.
 
 The layer stays at-most-once: the delivery promise rests on the room counter, each
 socket's cursor and the watchdog (docs/delivery.md), which this does not change.
@@ -21,12 +23,12 @@ from typing import Protocol
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 
+from chat.hublink import LayerLink
 from chat.loops import PerLoop
 from chat.outbox import corked, wire_frame
 
 logger = logging.getLogger(__name__)
 
-RETRY_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
 REORDER_WAIT = 0.05  # seconds a numbered event waits for the ones before it
 # Messages for one group that were waiting together leave as one publish of this type.
 BUNDLE = "hub.bundle"
@@ -56,58 +58,43 @@ class Hub:
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
-        self.layer = get_channel_layer()
-        self.channel_name: str | None = None
         self.groups: dict[str, set[Listener]] = defaultdict(set)
-        self._joined: set[str] = set()
-        self._membership = asyncio.Lock()
+        self.link = LayerLink(loop, self.dispatch, self.groups)
         self._outgoing: deque[tuple[str, dict]] = deque()
         self._wake_publisher = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._publisher: asyncio.Task | None = None
         self._orders: dict[str, _Order] = {}
-        self._opened: asyncio.Task | None = None
+
+    @property
+    def channel_name(self) -> str | None:
+        return self.link.channel_name
 
     async def start(self) -> None:
-        if self._opened is None:
-            self._opened = self.loop.create_task(self._open())
-        await self._opened
-
-    async def _open(self) -> None:
-        self.channel_name = await self.layer.new_channel()
-        self._tasks = [self.loop.create_task(self._receive_forever()), self.loop.create_task(self._publish_forever())]
+        if self._publisher is None:
+            self._publisher = self.loop.create_task(self._publish_forever())
+        await self.link.start()
 
     async def subscribe(self, group: str, listener: Listener) -> None:
-        """Hand `group`'s messages to `listener` from now on (the group is joined before this returns)."""
+        """Hand `group`'s messages to `listener` from now on (joined before this returns, if the layer is up)."""
         await self.start()
         self.groups[group].add(listener)
-        if group not in self._joined:
-            async with self._membership:
-                if group not in self._joined and self.groups.get(group):
-                    await self.layer.group_add(group, self.channel_name)
-                    self._joined.add(group)
+        await self.link.join(group)
 
     async def unsubscribe(self, group: str, listener: Listener) -> None:
         listeners = self.groups.get(group)
         if listeners is None:
             return
-        listeners.discard(listener)
+        listeners.discard(listener)  # at once: a socket that is gone hears nothing more, whatever the layer does
         if not listeners:
             del self.groups[group]
             order = self._orders.pop(group, None)
             if order is not None and order.timer is not None:
                 order.timer.cancel()
-            async with self._membership:
-                if group in self._joined and not self.groups.get(group):
-                    self._joined.discard(group)
-                    await self.layer.group_discard(group, self.channel_name)
+            await self.link.leave(group)
 
-    async def rejoin(self, groups: list[str] | None = None) -> None:
+    async def rejoin(self, groups: list[str] | None = None) -> bool:
         """Join groups again: the layer forgets members after group_expiry, and all of them when Redis restarts."""
-        async with self._membership:
-            for group in list(self.groups) if groups is None else groups:
-                if self.groups.get(group):
-                    await self.layer.group_add(group, self.channel_name)
-                    self._joined.add(group)
+        return await self.link.join_all(groups)
 
     def publish(self, group: str, message: dict) -> None:
         """Send a message to a group's sockets in every process, in the order published (loop thread only)."""
@@ -161,8 +148,8 @@ class Hub:
         listeners = self.groups.get(message.get("group"))
         if not listeners:
             return
-        if "text" in message:
-            message["frame"] = wire_frame(message["text"])
+        if "text" in message:  # a copy: the same message may still be on its way to other processes
+            message = {**message, "frame": wire_frame(message["text"])}
         handler = message["type"].replace(".", "_")
         for listener in list(listeners):
             try:
@@ -170,38 +157,19 @@ class Hub:
             except Exception:  # one broken socket must not starve the others
                 logger.exception("a socket failed to take a %s event", message.get("type"))
 
-    async def _receive_forever(self) -> None:
-        failures = 0
-        while True:
-            try:
-                message = await self.layer.receive(self.channel_name)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # Redis away: wait, then join every group again (a restart forgets them)
-                logger.warning("channel layer receive failed", exc_info=failures == 0)
-                await asyncio.sleep(RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)])
-                failures += 1
-                try:
-                    await self.rejoin()
-                except Exception:
-                    continue
-                continue
-            failures = 0
-            self.dispatch(message)
-
     async def _publish_forever(self) -> None:
-        # One task sends in order, so a room's events leave this process in commit order
-        # and the callers (often the database thread, on commit) never wait for Redis.
-        # What queued up meanwhile (a batch of sends) leaves as one publish per group.
+        # What queued up meanwhile (a batch of sends) goes to this process's sockets as one
+        # bundle per group, and to the other processes as one publish per group.
         while True:
             await self._wake_publisher.wait()
             self._wake_publisher.clear()
             while self._outgoing:
                 for group, message in self._take_bundles():
+                    self.link.send(group, message)
                     try:
-                        await self.layer.group_send(group, message)
-                    except Exception:  # lost, as the layer may lose it: sockets fill the gap from the database
-                        logger.warning("group send to %s failed", group, exc_info=True)
+                        self.dispatch(message)
+                    except Exception:  # the publisher must outlive any one event
+                        logger.exception("delivering a %s event failed", message.get("type"))
 
     def _take_bundles(self) -> list[tuple[str, dict]]:
         """Empty the queue into one message per group (each group's in order): a bundle if several."""
@@ -231,7 +199,7 @@ def publish_sync(group: str, message: dict) -> None:
     from its database thread, else (commands, WSGI, tests) straight to the layer."""
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
     hub = _hubs.of(loop) if loop is not None else None
-    if hub is not None and hub.channel_name is not None and loop.is_running():
+    if hub is not None and hub.link.started and loop.is_running():
         loop.call_soon_threadsafe(hub.publish, group, message)
         return
     async_to_sync(get_channel_layer().group_send)(group, {**message, "group": group})

@@ -97,22 +97,23 @@ return result
 """
 
 
-# KEYS: sorted sets (a user's sockets, a room's users) or the names hash. ARGV: expires_at,
-# seconds to keep, then for each key its member count and members: each member's score
-# becomes expires_at and the key's expiry is pushed back (a count of 0: the expiry only).
+# KEYS: sorted sets (a user's sockets, a room's users) and names hashes. ARGV: expires_at,
+# seconds to keep, then for each key its kind ("z" or "h"), its count of arguments and
+# those: a sorted set's members get expires_at as their score, a hash's field/value pairs
+# are set (a restarted Redis has lost them); every key's expiry is pushed back.
 _REFRESH = """
 local expires, keep, at = ARGV[1], ARGV[2], 3
 for _, key in ipairs(KEYS) do
-  local count = tonumber(ARGV[at])
-  local first = at + 1
-  at = first + count
+  local kind = ARGV[at]
+  local first = at + 2
+  at = first + tonumber(ARGV[at + 1])
   while first < at do
     local args = {}
     for i = first, math.min(first + 499, at - 1) do
-      args[#args + 1] = expires
+      if kind == 'z' then args[#args + 1] = expires end
       args[#args + 1] = ARGV[i]
     end
-    redis.call('ZADD', key, unpack(args))
+    redis.call(kind == 'z' and 'ZADD' or 'HSET', key, unpack(args))
     first = first + 500
   end
   redis.call('EXPIRE', key, keep)
@@ -122,15 +123,26 @@ return 0
 
 
 def redis_pool(url: str):
-    """A pool that makes callers wait for a free connection: redis-py's default pool raises
-    MaxConnectionsError past 100, which a room of 1,000 leaving at once reaches."""
+    """A pool that makes callers wait for a free connection (redis-py's default pool raises
+    MaxConnectionsError past 100, which a room of 1,000 leaving at once reaches), and that
+    retries a command once on a new connection: after a Redis restart every pooled
+    connection is dead, and redis-py's pools retry nothing by default."""
     import redis.asyncio as aioredis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
 
     return aioredis.BlockingConnectionPool.from_url(
-        url, max_connections=50, timeout=20, socket_timeout=10, socket_connect_timeout=5
+        url,
+        max_connections=50,
+        timeout=20,
+        socket_timeout=10,
+        socket_connect_timeout=5,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+        health_check_interval=30,
     )
 
 
+CALL_TIMEOUT = 5.0  # seconds a socket's join, leave or list may wait for Redis
 SWEEP_SLICE = 500  # rooms per pipelined round trip of the sweep, so that other work runs in between
 REFRESH_SLICE_ARGS = 1000  # members per refresh call (a few ms of Redis), so that Redis serves others in between
 
@@ -161,24 +173,41 @@ class RedisPresence:
         return [f"{base}:user:{user_id}", f"{base}:users", f"{base}:names"]
 
     async def join(self, room_id: int, user_id: int, username: str, channel: str) -> bool:
-        self._local[(room_id, user_id, channel)] = username
+        """Record a socket; True if it is the user's first in the room (False, unannounced, with Redis away)."""
+        self._local[(room_id, user_id, channel)] = username  # refreshed into Redis when it is back
         if self._refresher is None or self._refresher.done():
             self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever())
         now = time.time()
         args = [channel, user_id, username, now, now + ttl(), int(ttl() * 2) + 1]
-        return bool(await self._join(keys=self._keys(room_id, user_id), args=args))
+        return bool(await self._degrade(self._join(keys=self._keys(room_id, user_id), args=args), False))
 
     async def leave(self, room_id: int, user_id: int, channel: str) -> bool:
+        """Forget a socket; True if it was its user's last (with Redis away the entry lapses, and the sweep says so)."""
         self._local.pop((room_id, user_id, channel), None)
-        return bool(await self._leave(keys=self._keys(room_id, user_id), args=[channel, user_id, time.time()]))
+        leave = self._leave(keys=self._keys(room_id, user_id), args=[channel, user_id, time.time()])
+        return bool(await self._degrade(leave, False))
 
     async def online(self, room_id: int) -> list[str]:
+        """Usernames online in the room, sorted (with Redis away, those of this process's sockets)."""
+        here = sorted({name for (room, _user, _channel), name in self._local.items() if room == room_id})
+        return await self._degrade(self._online(room_id), here)
+
+    async def _online(self, room_id: int) -> list[str]:
         _, users_key, names_key = self._keys(room_id, 0)
         user_ids = await self._redis.zrangebyscore(users_key, time.time(), "+inf")
         if not user_ids:
             return []
         names = await self._redis.hmget(names_key, user_ids)
         return sorted(n.decode() for n in names if n is not None)
+
+    async def _degrade(self, call, fallback):
+        """Presence is not worth a socket: with Redis away or slow, the answer is `fallback`."""
+        try:
+            async with asyncio.timeout(CALL_TIMEOUT):
+                return await call
+        except Exception:
+            logger.warning("presence is unavailable (Redis away or slow)", exc_info=True)
+            return fallback
 
     async def sweep(self, room_ids: list[int]) -> dict[int, list[str]]:
         """Remove and return, by room, the users whose every socket lapsed (a crashed process's users).
@@ -213,19 +242,22 @@ class RedisPresence:
         for room_id, user_id, channel in list(self._local):
             channels[(room_id, user_id)].append(channel)
         users: dict[int, list[int]] = defaultdict(list)
-        for room_id, user_id in channels:
-            users[room_id].append(user_id)
-        entries: list[tuple[str, list]] = []  # (sorted set, its members); no members: expiry only
+        names: dict[int, list] = defaultdict(list)
+        for (room_id, user_id, _channel), username in list(self._local.items()):
+            if user_id not in users[room_id]:
+                users[room_id].append(user_id)
+                names[room_id] += [user_id, username]
+        entries: list[tuple[str, str, list]] = []  # (key, "z" or "h", its arguments)
         for (room_id, user_id), sockets in channels.items():
-            entries.append((self._keys(room_id, user_id)[0], sockets))
+            entries.append((self._keys(room_id, user_id)[0], "z", sockets))
         for room_id, user_ids in users.items():
             _, users_key, names_key = self._keys(room_id, 0)
-            entries += [(users_key, user_ids), (names_key, [])]
+            entries += [(users_key, "z", user_ids), (names_key, "h", names[room_id])]
         keys: list[str] = []
         args: list = [expires, keep]
-        for key, members in entries:
+        for key, kind, members in entries:
             keys.append(key)
-            args += [len(members), *members]
+            args += [kind, len(members), *members]
             if len(args) >= REFRESH_SLICE_ARGS:
                 await self._refresh(keys=keys, args=args)
                 keys, args = [], [expires, keep]

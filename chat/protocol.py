@@ -39,6 +39,7 @@ class ProtocolError(Exception):
 class SendMessage:
     content: str
     client_id: str | None = None
+    confirm_mention: bool = False  # `confirmar_mencion`: the sender confirmed notifying a large room
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def parse_client_frame(text: str) -> ClientFrame:
     if frame_type == "mensaje":
         client_id = _client_id(data)
         try:
-            return SendMessage(content=_content(data), client_id=client_id)
+            return SendMessage(content=_content(data), client_id=client_id, confirm_mention=_confirm_mention(data))
         except ProtocolError as exc:
             exc.client_id = client_id
             raise
@@ -122,6 +123,13 @@ def _client_id(data: dict) -> str | None:
     if not isinstance(client_id, str) or not 0 < len(client_id) <= CLIENT_ID_MAX_LENGTH or not client_id.isprintable():
         raise ProtocolError(_("Invalid client_id."), "invalid_field")
     return client_id
+
+
+def _confirm_mention(data: dict) -> bool:
+    confirm = data.get("confirmar_mencion", False)
+    if type(confirm) is not bool:
+        raise ProtocolError(_("Invalid confirmar_mencion."), "invalid_field")
+    return confirm
 
 
 def _message_id(data: dict) -> int:
@@ -195,6 +203,11 @@ def error(message: str, code: str, client_id: str | None = None) -> dict:
     if client_id is not None:
         frame["client_id"] = client_id
     return frame
+
+
+def mass_mention_confirm(message: str, people: int, client_id: str | None = None) -> dict:
+    """`error` with code `mass_mention_confirm`: resend with `confirmar_mencion: true` to notify `miembros` people."""
+    return {**error(message, "mass_mention_confirm", client_id), "miembros": people}
 
 
 def encode(frame: dict) -> str:

@@ -1,9 +1,12 @@
-"""The per-user limit on sends, edits and deletions (CHARLA_SEND_RATE), shared across processes through Redis."""
+"""Per-user rate limits shared across processes through Redis: writes, and messages to the whole room (@sala, @room)."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
 import re
+import time
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -14,7 +17,11 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from chat.loops import PerLoop
 from chat.presence import redis_pool
 
+logger = logging.getLogger(__name__)
+
 _UNITS = {"s": 1, "m": 60, "h": 3600}
+REDIS_TIMEOUT = 1.0  # seconds a count may wait for Redis
+LOCAL_FOR = 2.0  # seconds limits are counted in this process after Redis failed
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smh])\s*$")
 
 
@@ -25,7 +32,7 @@ def parse_rate(text: str) -> RateLimitItemPerSecond | None:
         return None
     match = _RATE.match(text)
     if not match or int(match[1]) == 0:
-        raise ImproperlyConfigured(f"CHARLA_SEND_RATE must look like '30/10s', '100/m' or 'off', not {text!r}.")
+        raise ImproperlyConfigured(f"A CHARLA_*_RATE must look like '30/10s', '100/m' or 'off', not {text!r}.")
     return RateLimitItemPerSecond(int(match[1]), int(match[2] or 1) * _UNITS[match[3]])
 
 
@@ -43,6 +50,22 @@ def _new_limiter(loop) -> MovingWindowRateLimiter:
 
 
 _limiters: PerLoop[MovingWindowRateLimiter] = PerLoop(_new_limiter)
+# With Redis away, each process counts on its own: a limit per process beats refusing every write.
+_local_limiters: PerLoop[MovingWindowRateLimiter] = PerLoop(lambda loop: MovingWindowRateLimiter(MemoryStorage()))
+_redis_failed_at = -LOCAL_FOR
+
+
+async def _hit(rate: RateLimitItemPerSecond, namespace: str, user_id: int) -> bool:
+    """Count one hit; False when over `rate`."""
+    global _redis_failed_at
+    if time.monotonic() - _redis_failed_at >= LOCAL_FOR:
+        try:
+            async with asyncio.timeout(REDIS_TIMEOUT):
+                return await _limiters.get().hit(rate, namespace, str(user_id))
+        except Exception:
+            logger.warning("rate limits are counted per process while Redis is away", exc_info=True)
+            _redis_failed_at = time.monotonic()
+    return await _local_limiters.get().hit(rate, namespace, str(user_id))
 
 
 async def allow_write(user_id: int) -> bool:
@@ -50,4 +73,12 @@ async def allow_write(user_id: int) -> bool:
     rate = parse_rate(settings.CHARLA_SEND_RATE)
     if rate is None:
         return True
-    return await _limiters.get().hit(rate, "write", str(user_id))
+    return await _hit(rate, "write", user_id)
+
+
+async def allow_mass_mention(user_id: int) -> bool:
+    """Count one room-wide mention by the user; False when over CHARLA_MASS_MENTION_RATE (the send must be refused)."""
+    rate = parse_rate(settings.CHARLA_MASS_MENTION_RATE)
+    if rate is None:
+        return True
+    return await _hit(rate, "mass_mention", user_id)

@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, Value
@@ -33,6 +34,11 @@ class ActionError(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+# The error code of a write refused because the user may no longer act (password changed,
+# deactivated, deleted): the socket closes after it.
+UNAUTHENTICATED = "unauthenticated"
 
 
 class RoomNotFound(ActionError):
@@ -142,7 +148,13 @@ def _take_seqs(counts: dict[int, int]) -> dict[int, int]:
 
 
 def _require_member(room: Room, user) -> None:
-    if not is_member(room=room, user=user):
+    """Refuse a user who may no longer act as the caller authenticated them, or who is not a member (one query)."""
+    member = Exists(Membership.objects.filter(room=room, user=OuterRef("pk")))
+    found = get_user_model().objects.filter(pk=user.pk).annotate(member=member)
+    row = found.values_list("is_active", "password", "member").first()
+    if row is None or not row[0] or row[1] != user.password:
+        raise _unauthenticated()
+    if not row[2]:
         raise ActionError(_("You are not a member of this room."), "forbidden")
 
 
@@ -155,7 +167,12 @@ def _clean_content(content: str) -> str:
 
 @dataclass(frozen=True)
 class SendRequest:
-    """One message to store: who sends what where, with the client's id for retries."""
+    """One message to store: who sends what where, with the client's id for retries.
+
+    The author is refused unless still active and with the password hash it was loaded
+    with (the socket's, at connect): a password change or a deactivation stops its sends
+    even if the event that closes its sockets was lost.
+    """
 
     room: Room
     author: Any
@@ -241,14 +258,16 @@ def _store_and_announce(fresh: list[tuple[int, SendRequest, str]]) -> list[SendR
 
 
 def _store_checked(fresh: list[tuple[int, SendRequest, str]]) -> list[SendResult]:
-    """Check membership and client_ids, then number and insert the rest (inside the caller's transaction)."""
-    members = _memberships([request for _i, request, _content in fresh])
+    """Check authors, membership and client_ids, then number and insert the rest (inside the caller's transaction)."""
+    authors, members = _authors_and_memberships([request for _i, request, _content in fresh])
     stored = _stored_by_client_id([request for _i, request, _content in fresh])
     results: list[SendResult | None] = [None] * len(fresh)
     new: list[tuple[int, SendRequest, str]] = []
     for position, (_i, request, content) in enumerate(fresh):
         key = (request.author.pk, request.client_id)
-        if (request.room.pk, request.author.pk) not in members:
+        if authors.get(request.author.pk) != (True, request.author.password):
+            results[position] = _unauthenticated()
+        elif (request.room.pk, request.author.pk) not in members:
             results[position] = _not_a_member()
         elif request.client_id is not None and key in stored:
             results[position] = _retried(stored[key], request.room)
@@ -273,24 +292,27 @@ def _store_checked(fresh: list[tuple[int, SendRequest, str]]) -> list[SendResult
     return results  # type: ignore[return-value]
 
 
-# The whole write of a batch in one round trip: who may post, which client_ids are already
-# stored, the room counters (rows locked in id order, so two batches over the same rooms
-# never deadlock) and the insert. Each request comes back with its verdict and, if stored,
-# its id and number.
+# The whole write of a batch in one round trip: who may post (an active author with the
+# password hash the caller knows, and a member), which client_ids are already stored, the
+# room counters (rows locked in id order, so two batches over the same rooms never
+# deadlock) and the insert. Each request comes back with its verdicts and, if stored, its
+# id and number.
 _STORE_BATCH = f"""
     WITH req AS (
-        SELECT * FROM unnest(%s::int[], %s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::timestamptz[])
-            AS r(idx, room_id, author_id, content, client_id, sent)
+        SELECT * FROM unnest(
+            %s::int[], %s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::timestamptz[], %s::text[]
+        ) AS r(idx, room_id, author_id, content, client_id, sent, password)
     ), checked AS (
         SELECT req.*,
+            COALESCE(author.is_active AND author.password = req.password, false) AS author_ok,
             EXISTS (SELECT 1 FROM {Membership._meta.db_table} m
                     WHERE m.room_id = req.room_id AND m.user_id = req.author_id) AS member,
             req.client_id IS NOT NULL AND EXISTS (
                 SELECT 1 FROM {Message._meta.db_table} old
                 WHERE old.author_id = req.author_id AND old.client_id = req.client_id) AS stored
-        FROM req
+        FROM req LEFT JOIN {get_user_model()._meta.db_table} author ON author.id = req.author_id
     ), wanted AS (
-        SELECT room_id, count(*) AS n FROM checked WHERE member AND NOT stored GROUP BY room_id
+        SELECT room_id, count(*) AS n FROM checked WHERE author_ok AND member AND NOT stored GROUP BY room_id
     ), locked AS (
         SELECT id FROM {Room._meta.db_table} WHERE id IN (SELECT room_id FROM wanted) ORDER BY id FOR UPDATE
     ), counted AS (
@@ -301,14 +323,14 @@ _STORE_BATCH = f"""
         SELECT checked.*, counted.last_seq - counted.n
             + row_number() OVER (PARTITION BY checked.room_id ORDER BY checked.idx) AS seq
         FROM checked JOIN counted ON counted.id = checked.room_id
-        WHERE checked.member AND NOT checked.stored
+        WHERE checked.author_ok AND checked.member AND NOT checked.stored
     ), inserted AS (
         INSERT INTO {Message._meta.db_table}
             (room_id, author_id, content, sent, edited, deleted, seq, updated_seq, client_id)
         SELECT room_id, author_id, content, sent, false, false, seq, seq, client_id FROM numbered
         RETURNING id, room_id, seq
     )
-    SELECT checked.idx, checked.member, checked.stored, inserted.id, inserted.seq
+    SELECT checked.idx, checked.author_ok, checked.member, checked.stored, inserted.id, inserted.seq
     FROM checked
     LEFT JOIN numbered ON numbered.idx = checked.idx
     LEFT JOIN inserted ON inserted.room_id = numbered.room_id AND inserted.seq = numbered.seq
@@ -328,14 +350,17 @@ def _store_postgresql(fresh: list[tuple[int, SendRequest, str]]) -> list[SendRes
                 [content for _i, _request, content in fresh],
                 [request.client_id for _i, request, _content in fresh],
                 [now] * len(fresh),
+                [request.author.password for _i, request, _content in fresh],
             ],
         )
         rows = cursor.fetchall()
     results: list[SendResult | None] = [None] * len(fresh)
     retried: list[int] = []
-    for position, member, stored, message_id, seq in rows:
+    for position, author_ok, member, stored, message_id, seq in rows:
         _i, request, content = fresh[position]
-        if not member:
+        if not author_ok:
+            results[position] = _unauthenticated()
+        elif not member:
             results[position] = _not_a_member()
         elif stored:
             retried.append(position)
@@ -363,12 +388,27 @@ def _not_a_member() -> ActionError:
     return ActionError(_("You are not a member of this room."), "forbidden")
 
 
-def _memberships(requests: list[SendRequest]) -> set[tuple[int, int]]:
-    """The (room, user) pairs among the requests that are memberships: one query for a batch."""
+def _unauthenticated() -> ActionError:
+    return ActionError(_("Your session is no longer valid; log in again."), UNAUTHENTICATED)
+
+
+def _authors_and_memberships(requests: list[SendRequest]) -> tuple[dict[int, tuple], set[tuple[int, int]]]:
+    """Each author's (is_active, password), and the (room, user) pairs that are memberships: one query for a batch."""
     rooms = {r.room.pk for r in requests}
     users = {r.author.pk for r in requests}
-    pairs = Membership.objects.filter(room_id__in=rooms, user_id__in=users).values_list("room_id", "user_id")
-    return set(pairs)
+    in_rooms = FilteredRelation("memberships", condition=Q(memberships__room_id__in=rooms))
+    rows = (
+        get_user_model()
+        .objects.filter(pk__in=users)
+        .annotate(in_rooms=in_rooms)
+        .values_list("pk", "is_active", "password", "in_rooms__room_id")
+    )
+    authors, pairs = {}, set()
+    for user_id, is_active, password, room_id in rows:
+        authors[user_id] = (is_active, password)
+        if room_id is not None:
+            pairs.add((room_id, user_id))
+    return authors, pairs
 
 
 def _stored_by_client_id(requests: list[SendRequest]) -> dict[tuple[int, str], Message]:

@@ -1,9 +1,22 @@
-"""Signal receivers: a session that logs out closes its sockets."""
+"""Signal receivers: sockets close when their session logs out, or their user may no longer act as before.
 
+A password change, a deactivation or a deletion ends the user's other sessions over
+HTTP (Django checks the session's password hash at each request); open sockets hear it
+here and check their session again (HubConsumer.user_changed). Writes check it too
+(chat.services), in case the channel layer lost the event.
+"""
+
+from functools import partial
+
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from chat import broadcast
+
+CREDENTIAL_FIELDS = frozenset({"password", "is_active"})
 
 
 @receiver(user_logged_out)
@@ -11,3 +24,30 @@ def close_sockets_of_logged_out_session(sender, request, user, **kwargs):
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     if session_key:
         broadcast.session_ended_sync(session_key)
+
+
+@receiver(pre_save, sender=settings.AUTH_USER_MODEL)
+def remember_credentials(sender, instance, raw=False, update_fields=None, **kwargs):
+    """Read the stored password hash and activity before a save that may change them (one query; logins skip it)."""
+    if raw or instance._state.adding or instance.pk is None:
+        return
+    if update_fields is not None and not CREDENTIAL_FIELDS & set(update_fields):
+        return
+    instance._credentials_before = (
+        sender._default_manager.filter(pk=instance.pk).values_list("password", "is_active").first()
+    )
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+def close_sockets_of_changed_user(sender, instance, created, raw=False, **kwargs):
+    before = instance.__dict__.pop("_credentials_before", None)
+    if created or raw or before is None:
+        return
+    password, was_active = before
+    if instance.password != password or (was_active and not instance.is_active):
+        transaction.on_commit(partial(broadcast.user_changed_sync, instance.pk))
+
+
+@receiver(post_delete, sender=settings.AUTH_USER_MODEL)
+def close_sockets_of_deleted_user(sender, instance, **kwargs):
+    transaction.on_commit(partial(broadcast.user_changed_sync, instance.pk))

@@ -7,7 +7,9 @@ asks every socket still behind what was committed a tick ago to fill the gap fro
 database (and the hub to join that room's group again). It also announces, once, the
 users of a crashed process whose presence lapsed, and has the hub re-join all its
 groups each half of the layer's group_expiry, so that a page left open for days keeps
-hearing (channels#999).
+hearing (channels#999). While the layer is away (chat.hublink) it looks every
+DEGRADED_INTERVAL, so that sockets in other processes keep up from the database, and
+once the layer is back it looks at once.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from chat.presence import get_presence
 
 logger = logging.getLogger(__name__)
 
+DEGRADED_INTERVAL = 1.0  # seconds between ticks while the channel layer is away
+
 
 class Watchdog:
     """Watches the sockets of one event loop (one server process)."""
@@ -39,6 +43,9 @@ class Watchdog:
         self._last_seen: dict[int, int] = {}
         self._rejoined_at = time.monotonic()
         self._task: asyncio.Task | None = None
+        self._wake = asyncio.Event()
+        self._fast_until = 0.0  # ticks come every DEGRADED_INTERVAL until then (the layer just came back)
+        get_hub().link.on_recovery.append(self._layer_back)
 
     def watch(self, consumer) -> None:
         """Keep a chat socket whole: resync it when behind, and keep its groups."""
@@ -61,9 +68,21 @@ class Watchdog:
                 del self._sockets[room.pk]
                 self._last_seen.pop(room.pk, None)
 
+    def _layer_back(self) -> None:
+        """The channel layer is back: look now, and often for a moment, for what was dropped meanwhile."""
+        self._fast_until = time.monotonic() + 3 * DEGRADED_INTERVAL
+        self._wake.set()
+
     async def _run(self) -> None:
         while self._listeners:
-            await asyncio.sleep(settings.CHARLA_WATCH_INTERVAL)
+            interval = settings.CHARLA_WATCH_INTERVAL
+            if not get_hub().link.up or time.monotonic() < self._fast_until:
+                interval = min(interval, DEGRADED_INTERVAL)
+            try:
+                await asyncio.wait_for(self._wake.wait(), interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
             try:
                 await self.tick()
             except Exception:  # the database or Redis is away: try again next tick
@@ -84,14 +103,17 @@ class Watchdog:
                 continue
             behind = [c for c in self._sockets.get(room_id, ()) if c.cursor < committed_a_tick_ago]
             if behind:
-                # Redis may have lost this process's place in the group: take it again.
-                await hub.rejoin([Room.group_name_for(room_id)])
+                if hub.link.up:  # Redis may have lost this process's place in the group: take it again
+                    await hub.rejoin([Room.group_name_for(room_id)])
                 for consumer in behind:
                     try:
                         consumer.resync()
                     except Exception:  # one broken socket must not keep the others behind
                         logger.warning("resync of a socket in room %s failed", room_id, exc_info=True)
-        await self.sweep_presence(room_ids)
+        try:
+            await self.sweep_presence(room_ids)
+        except Exception:  # Redis is away: the lapsed users are announced when it is back
+            logger.warning("presence sweep failed", exc_info=True)
 
     async def rejoin_groups_if_due(self) -> None:
         """The layer forgets a group member after group_expiry: join again at half of it."""

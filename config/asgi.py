@@ -15,9 +15,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chat.auth import WebSocketAuthMiddleware  # noqa: E402
+from chat.origin import OriginMiddleware  # noqa: E402
 from chat.routing import websocket_urlpatterns as chat_routes  # noqa: E402
 from notifications.routing import websocket_urlpatterns as notification_routes  # noqa: E402
 
@@ -25,7 +25,7 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # The chat's routes end with a catch-all that refuses unknown paths: keep them last.
-        "websocket": AllowedHostsOriginValidator(WebSocketAuthMiddleware(URLRouter(notification_routes + chat_routes))),
+        "websocket": OriginMiddleware(WebSocketAuthMiddleware(URLRouter(notification_routes + chat_routes))),
     }
 )
 

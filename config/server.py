@@ -5,6 +5,8 @@ numbers are in the README): against Daphne, more deliveries per second and less 
 per idle socket (28 KiB against 34 KiB at 3,000 sockets), and a write buffer that tells
 the server when a reader stops reading. permessage-deflate is off: it costs ~300 KiB per
 socket and half the broadcast throughput for chat-sized frames (field notes).
+A connection must send its request head within CHARLA_HEADER_TIMEOUT seconds
+(config/handshake.py): uvicorn itself waits forever.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ DEFAULT_OPTIONS = (
     "--ws-ping-interval", "20",
     "--ws-ping-timeout", "20",
     "--loop", "uvloop",
-    "--http", "httptools",
+    "--http", "config.handshake:HeadTimeoutProtocol",  # httptools, with a bound on slow request heads
     "--lifespan", "off",
     "--no-access-log",
 )  # fmt: skip

@@ -124,7 +124,6 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _BEHIND_TLS_PRO
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-
 # Behind the TLS proxy with debug off: plain http is redirected to https, and browsers are
 # told to use nothing else for a year. Paths a proxy probes over plain http (health checks
 # sent to a worker directly) can be exempted with regular expressions.
@@ -177,6 +176,7 @@ CHARLA_BEHIND_TLS_PROXY = _BEHIND_TLS_PROXY
 CHARLA_EMAIL_ENABLED = bool(env.str("EMAIL_URL", default=""))
 vars().update(env.email_url("EMAIL_URL", default="dummymail://"))
 DEFAULT_FROM_EMAIL = SERVER_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Charla <charla@localhost>")
+
 REDIS_URL = env.str("REDIS_URL", default="")
 
 
@@ -189,7 +189,15 @@ def channel_layers_for(*redis_urls: str) -> dict:
     # event and a pushed stream per process, where the core layer costs a script and a
     # blocking pop per message. Both are at-most-once; the database fills any gap.
     # redis-py 8's 5 s read timeout killed idle sockets (django/channels_redis#422): 30 s.
-    hosts = [{"address": url, "socket_timeout": 30, "socket_connect_timeout": 5} for url in redis_urls if url]
+    # Its pools retry nothing: after a Redis restart the first command on each pooled
+    # connection failed; one retry on a new connection carries it.
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+
+    retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), 2)
+    hosts = [
+        {"address": url, "socket_timeout": 30, "socket_connect_timeout": 5, "retry": retry} for url in redis_urls if url
+    ]
     return {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": hosts}}}
 
 
@@ -208,8 +216,19 @@ CHARLA_SEND_RATE = env.str("CHARLA_SEND_RATE", default="30/10s")
 CHARLA_WATCH_INTERVAL = env.float("CHARLA_WATCH_INTERVAL", default=5.0)
 # A crashed process's users drop out of presence after this many seconds.
 CHARLA_PRESENCE_TTL = env.float("CHARLA_PRESENCE_TTL", default=30.0)
-# A socket's typing frames are relayed at most this often (seconds); the rest are dropped.
-CHARLA_TYPING_INTERVAL = 2.0
+
+# Limits against abuse (docs/scaling.md says what the proxy must bound besides).
+# Typing: one relayed change per user and room per this many seconds; the last one waits for the window's end.
+CHARLA_TYPING_INTERVAL = env.float("CHARLA_TYPING_INTERVAL", default=2.0)
+# Seconds a connection may take to send its request head (config/handshake.py); 0: no limit.
+CHARLA_HEADER_TIMEOUT = env.float("CHARLA_HEADER_TIMEOUT", default=10.0)
+# Open sockets (chat and notifications together) per user in each process; 0: no limit.
+CHARLA_MAX_SOCKETS_PER_USER = env.int("CHARLA_MAX_SOCKETS_PER_USER", default=100)
+# Messages with @sala/@room per user, in the syntax of CHARLA_SEND_RATE.
+CHARLA_MASS_MENTION_RATE = env.str("CHARLA_MASS_MENTION_RATE", default="3/10m")
+# A room-wide mention that would notify more than this many people must be confirmed by its sender.
+CHARLA_MASS_MENTION_CONFIRM_OVER = env.int("CHARLA_MASS_MENTION_CONFIRM_OVER", default=20)
+
 CHARLA_HISTORY_SIZE = 50
 CHARLA_RESUME_MAX = 500
 CHARLA_PAGE_MAX = 100

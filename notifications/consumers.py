@@ -27,6 +27,9 @@ class NotificationsConsumer(HubConsumer):
         if not self.user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        if not self.claim_socket_slot():
+            await self.refuse_too_many_sockets()
+            return
         self.user_group = services.user_group(self.user.pk)
         await self.listen(self.user_group, services.EVERYONE)
         await self.watch_rooms()
@@ -57,10 +60,7 @@ class NotificationsConsumer(HubConsumer):
         self.rooms = rooms
 
     async def disconnect(self, code):
-        if self.user is None or not self.user.is_authenticated:
-            return
-        get_watchdog().forget(self)
-        await self.unlisten()
+        await self.release()
 
     async def receive(self, text_data=None, bytes_data=None):
         """This socket only listens; marking read goes through HTTP (with CSRF)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -247,3 +248,52 @@ def browser(monkeypatch):
     yield chromium
     chromium.close()
     playwright.stop()
+
+
+class RestartableRedis:
+    """A private redis-server that can be stopped and started again on the same port."""
+
+    def __init__(self, binary: str):
+        self.binary = binary
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, timeout=10, proc=self.proc)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def restartable_redis():
+    binary = shutil.which("redis-server")
+    if binary is None:
+        need("redis-server", "the binary is not installed (apt-get install redis-server)")
+    redis = RestartableRedis(binary)
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+@pytest.fixture
+def cookies(make_user):
+    """Three members of the room `general` and their session cookies (made here: the ORM is synchronous)."""
+    from chat import services
+
+    users = [make_user(name) for name in ("ana", "luis", "eva")]
+    services.room_create(creator=users[0], name="general")
+    for user in users[1:]:
+        services.room_open(user=user, name="general")
+    return {user.username: session_cookie(user) for user in users}

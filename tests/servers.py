@@ -18,6 +18,7 @@ from config.server import command as server_command
 from tests.conftest import ORIGIN, free_port, session_cookie, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
+SERVER_APPLICATION_NAME = "charla-test-server"
 
 
 def test_database_url() -> str:
@@ -26,7 +27,9 @@ def test_database_url() -> str:
     auth = db.get("USER") or ""
     if db.get("PASSWORD"):
         auth += f":{db['PASSWORD']}"
-    return f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
+    # Named, so that fault tests can end the servers' connections and not their own.
+    return f"postgres://{auth}@{host}/{db['NAME']}?application_name={SERVER_APPLICATION_NAME}"
 
 
 def server_env(*, redis_url: str | None, static_root: str, **extra: str) -> dict[str, str]:

@@ -88,3 +88,47 @@ def test_concurrent_batches_over_the_same_rooms_in_opposite_orders_neither_deadl
     for room in rooms:
         seqs = list(Message.objects.filter(room=room).order_by("seq").values_list("seq", flat=True))
         assert seqs == list(range(1, 3 * rounds + 1))
+
+
+@pytest.mark.asyncio
+async def test_a_batch_the_database_breaks_is_tried_again_for_sends_that_can_never_be_stored_twice(ana, monkeypatch):
+    from django.db import OperationalError
+
+    from chat import batcher as batcher_module
+
+    room = await database_sync_to_async(services.room_create)(creator=ana, name="blip")
+    monkeypatch.setattr(batcher_module, "RETRY_DELAYS", (0.01, 0.01, 0.01))
+    store, calls = services.messages_send, []
+
+    def broken_once(requests):
+        calls.append([r.content for r in requests])
+        if len(calls) == 1:
+            raise OperationalError("terminating connection due to administrator command")
+        return store(requests)
+
+    monkeypatch.setattr(services, "messages_send", broken_once)
+    batcher = SendBatcher()
+    with_id = batcher.send(SendRequest(room, ana, "retried", client_id="c-1"))
+    without_id = batcher.send(SendRequest(room, ana, "maybe stored already"))
+    (message, created), refused = await asyncio.gather(with_id, without_id)
+    assert calls == [["retried", "maybe stored already"], ["retried"]]
+    assert created and message.content == "retried"
+    assert isinstance(refused, ActionError) and refused.code == "store_failed", "told to send it again"
+    assert await database_sync_to_async(Message.objects.count)() == 1
+
+
+@pytest.mark.asyncio
+async def test_a_database_that_stays_away_gets_every_send_an_error_not_an_exception(ana, monkeypatch):
+    from django.db import InterfaceError
+
+    from chat import batcher as batcher_module
+
+    room = await database_sync_to_async(services.room_create)(creator=ana, name="down")
+    monkeypatch.setattr(batcher_module, "RETRY_DELAYS", (0.01, 0.01))
+
+    def down(requests):
+        raise InterfaceError("connection already closed")
+
+    monkeypatch.setattr(services, "messages_send", down)
+    result = await SendBatcher().send(SendRequest(room, ana, "hello", client_id="c-2"))
+    assert isinstance(result, ActionError) and result.code == "store_failed"

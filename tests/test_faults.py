@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import signal
-import subprocess
 import time
 
 import pytest
 import websockets
 from django.conf import settings
 
-from chat import services
 from tests.clients import ResumingClient, room_counter, room_truth, room_truth_async, stored_client_ids
-from tests.conftest import ORIGIN, free_port, need, session_cookie, wait_for_port
+from tests.conftest import ORIGIN
 from tests.servers import recv_frame
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
@@ -29,53 +26,6 @@ pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
 ROOM = "general"
 FAST = {"CHARLA_SEND_RATE": "off", "CHARLA_WATCH_INTERVAL": "1", "CHARLA_PRESENCE_TTL": "3"}
 SEND_EVERY = 0.03  # seconds between one sender's messages: a few per 100 ms
-
-
-class RestartableRedis:
-    """A private redis-server that can be stopped and started again on the same port."""
-
-    def __init__(self, binary: str):
-        self.binary = binary
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port, timeout=10, proc=self.proc)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(timeout=10)
-
-
-@pytest.fixture
-def restartable_redis():
-    binary = shutil.which("redis-server")
-    if binary is None:
-        need("redis-server", "the binary is not installed (apt-get install redis-server)")
-    redis = RestartableRedis(binary)
-    redis.start()
-    yield redis
-    redis.stop()
-
-
-@pytest.fixture
-def cookies(make_user):
-    """Three members of ROOM and their session cookies (made here: the ORM is synchronous)."""
-    users = [make_user(name) for name in ("ana", "luis", "eva")]
-    services.room_create(creator=users[0], name=ROOM)
-    for user in users[1:]:
-        services.room_open(user=user, name=ROOM)
-    return {user.username: session_cookie(user) for user in users}
 
 
 def open_socket(server, cookie: str, query: str = ""):

@@ -67,17 +67,71 @@ class RecordingLayer:
 async def test_events_published_together_leave_as_one_message_per_group_and_arrive_in_order():
     loop = asyncio.get_running_loop()
     sender, receiver = Hub(loop), Hub(loop)
-    sender.layer = RecordingLayer()
-    publisher = loop.create_task(sender._publish_forever())
+    sender.link.layer = RecordingLayer()
+    tasks = [loop.create_task(sender._publish_forever()), loop.create_task(sender.link._send_forever())]
     for seq in (1, 2, 3):  # a batch of sends, committed together
         sender.publish("g", event(seq))
         sender.publish("activity", event(None, group="activity"))
     await asyncio.sleep(0.01)
-    publisher.cancel()
-    assert [group for group, _message in sender.layer.sent] == ["g", "activity"], "one publish per group"
+    for task in tasks:
+        task.cancel()
+    assert [group for group, _message in sender.link.layer.sent] == ["g", "activity"], "one publish per group"
     socket, watcher = Socket(), Socket()
     receiver.groups["g"].add(socket)
     receiver.groups["activity"].add(watcher)
-    for _group, message in sender.layer.sent:
+    for _group, message in sender.link.layer.sent:
         receiver.dispatch(message)
     assert socket.seqs == [1, 2, 3] and watcher.seqs == [None, None, None]
+
+
+class AwayLayer:
+    """A channel layer whose Redis is away: every call fails."""
+
+    def __init__(self):
+        self.calls = 0
+
+    async def _fail(self, *args):
+        self.calls += 1
+        raise ConnectionError("Redis is away")
+
+    new_channel = group_add = group_discard = group_send = receive = _fail
+
+
+async def test_with_the_layer_away_a_process_still_delivers_its_own_events_to_its_sockets(monkeypatch):
+    monkeypatch.setattr(hub_module.LayerLink, "__init__", _away_link_init(hub_module.LayerLink.__init__))
+    hub = Hub(asyncio.get_running_loop())
+    socket = Socket()
+    async with asyncio.timeout(5):  # subscribing does not wait for the layer forever
+        await hub.subscribe("g", socket)
+    for seq in (1, 2):
+        hub.publish("g", event(seq))
+    await asyncio.sleep(0.05)
+    assert socket.seqs == [1, 2], "the sender and its neighbours in the process hear it"
+    assert not hub.link.up and hub.link.layer.calls > 0
+    await hub.unsubscribe("g", socket)
+    assert "g" not in hub.groups, "a socket that goes is forgotten at once"
+
+
+def _away_link_init(init):
+    def patched(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.layer = AwayLayer()
+
+    return patched
+
+
+async def test_a_process_skips_its_own_events_when_the_layer_brings_them_back():
+    loop = asyncio.get_running_loop()
+    hub = Hub(loop)
+    hub.link.layer = RecordingLayer()
+    socket = Socket()
+    hub.groups["g"].add(socket)
+    tasks = [loop.create_task(hub._publish_forever()), loop.create_task(hub.link._send_forever())]
+    hub.publish("g", event(1))
+    await asyncio.sleep(0.01)
+    for task in tasks:
+        task.cancel()
+    ((_group, echoed),) = hub.link.layer.sent
+    hub.link.received(echoed)  # what the layer hands back to the publishing process
+    hub.link.received({**event(2), "origin": "another process"})
+    assert socket.seqs == [1, 2], "its own event delivered once, at publish; another process's as it comes"

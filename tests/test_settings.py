@@ -25,7 +25,7 @@ print(json.dumps({
     "engine": settings.DATABASES["default"]["ENGINE"],
     "database_name": str(settings.DATABASES["default"]["NAME"]),
     "secure_cookies": [settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE],
-}))
+}, default=repr))
 """
 PRODUCTION = {
     "DJANGO_DEBUG": "0",
@@ -92,6 +92,8 @@ def test_redis_url_selects_the_redis_pub_sub_channel_layer_with_a_read_timeout_a
     assert host["address"] == "redis://127.0.0.1:6399/2"
     # redis-py 8's 5 s read timeout killed idle sockets (django/channels_redis#422).
     assert host["socket_timeout"] > 5
+    # A command on a connection that died with a restarted Redis is retried on a new one.
+    assert host["retry"].startswith("<redis.asyncio.retry.Retry")
 
 
 def test_layer_redis_urls_spread_the_channel_layer_over_several_servers():

@@ -5,6 +5,7 @@
 
 import { setupMessageActions } from './actions.js';
 import { setupComposer } from './composer.js';
+import { ask } from './confirm-dialog.js';
 import { ReconnectingSocket, STATE } from './connection.js';
 import { HistoryLoader } from './history.js';
 import { loadStrings } from './i18n.js';
@@ -163,6 +164,11 @@ function confirmSent(msg) {
 
 /** Show an error; a refused send stops being pending and its text goes back to the composer. */
 function onError(frame) {
+  if (frame.code === protocol.ERROR_CODE.MASS_MENTION_CONFIRM && outbox.has(frame.client_id)) {
+    confirmMassMention(frame.client_id, frame.miembros);
+    return;
+  }
+  if (retryLater(frame)) return;
   const refused = frame.client_id && outbox.get(frame.client_id);
   if (refused) {
     outbox.delete(frame.client_id);
@@ -170,6 +176,49 @@ function onError(frame) {
     if (!ui.input.value) ui.input.value = refused.mensaje;
   }
   showError(frame.error);
+}
+
+/** A send the server failed to store (a database blip) stays pending and goes again, a few times,
+ * with the same client_id, so that it can never be stored twice. */
+const RETRYABLE = new Set([protocol.ERROR_CODE.STORE_FAILED, protocol.ERROR_CODE.SERVER_ERROR]);
+const RETRY_DELAYS_MS = [1000, 3000, 9000];
+const retries = new Map(); // client_id -> tries so far
+function retryLater(frame) {
+  const tries = retries.get(frame.client_id) ?? 0;
+  if (!RETRYABLE.has(frame.code) || !outbox.has(frame.client_id) || tries >= RETRY_DELAYS_MS.length) {
+    retries.delete(frame.client_id);
+    return false;
+  }
+  retries.set(frame.client_id, tries + 1);
+  setTimeout(() => {
+    const pending = outbox.get(frame.client_id);
+    if (pending && ready) socket.send(pending); // else the reconnect resends the whole outbox
+  }, RETRY_DELAYS_MS[tries]);
+  return true;
+}
+
+/** An @room in a large room: ask before notifying everyone; confirmed, the send goes again with the key. */
+const asking = new Set();
+let questions = Promise.resolve(); // one question at a time, in the order the sends were refused
+function confirmMassMention(clientId, people) {
+  if (asking.has(clientId)) return; // refused again after a reconnect while the question is open
+  asking.add(clientId);
+  questions = questions.then(async () => {
+    const confirmed = await ask(byId('confirmar-mencion'), t('mass_mention_confirm', { count: people }));
+    asking.delete(clientId);
+    const pending = outbox.get(clientId);
+    if (!pending) return; // discarded meanwhile
+    if (confirmed) {
+      const frame = protocol.confirmedSend(pending);
+      outbox.set(clientId, frame);
+      if (ready) socket.send(frame);
+      return;
+    }
+    outbox.delete(clientId);
+    list.dropPending(clientId);
+    if (!ui.input.value) ui.input.value = pending.mensaje;
+    ui.input.focus();
+  });
 }
 
 function notice(key, username) {

@@ -21,10 +21,19 @@ export const FRAME = Object.freeze({
 export const CLOSE = Object.freeze({ UNAUTHENTICATED: 4401, FORBIDDEN: 4403, NOT_FOUND: 4404 });
 export const FATAL_CLOSE_CODES = new Set(Object.values(CLOSE));
 
+/** `error` codes the page answers itself (docs/protocol.md lists them all). */
+export const ERROR_CODE = Object.freeze({
+  MASS_MENTION_CONFIRM: 'mass_mention_confirm',
+  STORE_FAILED: 'store_failed', // the database broke while storing it: send it again
+  SERVER_ERROR: 'server_error',
+});
+
 /** How many messages a fresh `historial` carries (settings.CHARLA_HISTORY_SIZE). */
 export const HISTORY_SIZE = 50;
 
 export const sendMessage = (text, clientId) => ({ type: 'mensaje', mensaje: text, client_id: clientId });
+/** A send the person confirmed after being told how many people an @room / @sala notifies. */
+export const confirmedSend = (frame) => ({ ...frame, confirmar_mencion: true });
 export const typing = () => ({ type: 'escribiendo' });
 export const stopTyping = () => ({ type: 'dejar_escribir' });
 export const editMessage = (id, text) => ({ type: 'editar', id, mensaje: text });
