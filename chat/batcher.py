@@ -16,7 +16,7 @@ import asyncio
 import logging
 
 from channels.db import database_sync_to_async
-from django.db import DatabaseError, InterfaceError
+from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 
 from chat import services
@@ -66,7 +66,7 @@ class SendBatcher:
                 await asyncio.sleep(RETRY_DELAYS[attempt - 1])  # database_sync_to_async replaces a broken connection
             try:
                 stored = await database_sync_to_async(services.messages_send)([requests[i] for i in todo])
-            except (DatabaseError, InterfaceError):  # a broken connection, a failover
+            except (OperationalError, InterfaceError):  # a broken connection, a failover
                 logger.warning("a batch of %d sends failed (try %d)", len(todo), attempt + 1, exc_info=True)
                 for i in todo:
                     if requests[i].client_id is None:  # perhaps committed before the break: not tried again
@@ -77,6 +77,10 @@ class SendBatcher:
                 continue
             for i, result in zip(todo, stored, strict=True):
                 results[i] = result
+            if attempt:  # what a broken try committed unseen comes back as "already stored": announce it
+                again = [r[0] for r in stored if not isinstance(r, ActionError) and not r[1]]
+                if again:
+                    await database_sync_to_async(services.messages_announce_again)(messages=again)
             return results  # type: ignore[return-value]
         for i in todo:
             results[i] = store_failed()

@@ -44,20 +44,25 @@ def session_id(session_key: str) -> str:
 
 
 def group_send_sync(group: str, message: dict) -> None:
-    """Send a message to a group's sockets from synchronous code (services, on commit)."""
+    """Send a message to a group's sockets from synchronous code (services, on commit).
+
+    Access events (a logout, a changed account, a removal) are marked `retain`: the database
+    cannot replay them to a process that missed them, so the hub's link keeps them while
+    Redis is away (chat.hublink).
+    """
     publish_sync(group, message)
 
 
 def session_ended_sync(session_key: str) -> None:
     """Close every socket opened by a session that logged out."""
-    group_send_sync(SESSIONS, {"type": SESSION_ENDED, "session": session_id(session_key)})
+    group_send_sync(SESSIONS, {"type": SESSION_ENDED, "session": session_id(session_key), "retain": True})
 
 
 def user_changed_sync(user_id: int) -> None:
     """Tell a user's sockets that their password, activity or account changed: each checks its session again."""
-    group_send_sync(SESSIONS, {"type": USER_CHANGED, "user_id": user_id})
+    group_send_sync(SESSIONS, {"type": USER_CHANGED, "user_id": user_id, "retain": True})
 
 
 def member_removed_sync(group: str, user_id: int) -> None:
     """Tell a room's sockets that a user lost access, so theirs close at once."""
-    group_send_sync(group, {"type": ROOM_MEMBER_REMOVED, "user_id": user_id})
+    group_send_sync(group, {"type": ROOM_MEMBER_REMOVED, "user_id": user_id, "retain": True})

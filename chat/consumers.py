@@ -93,6 +93,7 @@ class HubConsumer(AsyncWebsocketConsumer):
     close_code: int | None = None  # asked to close before it was accepted
     session_id: str | None = None
     revoked = False  # the session no longer authenticates the user: the socket is closing
+    rechecking: asyncio.Task | None = None
     listening: list[str] = []
     _ids = itertools.count()
 
@@ -164,8 +165,8 @@ class HubConsumer(AsyncWebsocketConsumer):
             self.session_id = broadcast.session_id(session_key)
             groups = (*groups, broadcast.SESSIONS)
         for group in groups:
+            self.listening = [*self.listening, group]  # before: a subscribe that fails is still undone
             await hub.subscribe(group, self)
-        self.listening = [*self.listening, *groups]
 
     async def unlisten(self, *groups: str) -> None:
         """Stop hearing `groups` (all of them by default)."""
@@ -205,7 +206,7 @@ class HubConsumer(AsyncWebsocketConsumer):
         """The user's password, activity or account changed: check this socket's session again."""
         user = getattr(self, "user", None)
         if user is not None and event["user_id"] == user.pk:
-            asyncio.get_running_loop().create_task(self.recheck_session())
+            self.rechecking = asyncio.get_running_loop().create_task(self.recheck_session())  # held: not collected
 
     async def recheck_session(self) -> None:
         """Close unless the session still authenticates the user, as a new request with its cookie would."""
@@ -283,8 +284,8 @@ class ChatConsumer(HubConsumer):
                 await broadcast.send_room_frame(self.room.group_name, protocol.user_left(self.username))
 
     async def receive(self, text_data=None, bytes_data=None):
-        if self.revoked:
-            return  # frames that crossed the close on the wire
+        if self.revoked or self.room is None:
+            return  # frames that crossed the close on the wire, or sent to a refused socket
         with translation.override(self.language):
             frame = None
             try:
@@ -390,10 +391,13 @@ class ChatConsumer(HubConsumer):
             gap_start, caught_up = self.cursor, False
             while not caught_up:
                 frames, self.cursor, caught_up = await database_sync_to_async(services.events_after)(
-                    room=self.room, seq=self.cursor, gap_start=gap_start
+                    room=self.room, reader=self.user, seq=self.cursor, gap_start=gap_start
                 )
                 for frame in frames:
                     self.write(protocol.encode(frame))
+        except ActionError:  # no longer a member, and the removal's event never came
+            self.close_soon(CLOSE_FORBIDDEN)
+            return
         except Exception:  # the database is away: the watchdog asks again
             logger.warning("filling a gap in room %s failed", self.room.pk, exc_info=True)
             self.held = None

@@ -110,8 +110,8 @@ class Hub:
                     self.dispatch(inner)
             return
         seq = message.get("seq")
-        if seq is None:
-            self.deliver(message)
+        if seq is None or not self.groups.get(message["group"]):
+            self.deliver(message)  # nobody here to keep an order for (an event published for other processes)
             return
         order = self._orders.get(message["group"])
         if order is None:
@@ -181,9 +181,16 @@ class Hub:
             if len(messages) == MAX_BUNDLE:
                 break
         return [
-            (group, messages[0] if len(messages) == 1 else {"type": BUNDLE, "group": group, "messages": messages})
+            (group, messages[0] if len(messages) == 1 else _bundle(group, messages))
             for group, messages in by_group.items()
         ]
+
+
+def _bundle(group: str, messages: list[dict]) -> dict:
+    bundle = {"type": BUNDLE, "group": group, "messages": messages}
+    if any(message.get("retain") for message in messages):
+        bundle["retain"] = True  # kept by the link until the layer takes it, like its retained events
+    return bundle
 
 
 _hubs: PerLoop[Hub] = PerLoop(Hub)

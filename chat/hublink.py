@@ -28,6 +28,7 @@ HEARTBEAT_GROUP = "charla.heartbeat"
 HEARTBEAT_EVERY = 1.0
 SILENCE_LIMIT = 3.0  # seconds without hearing the layer (its heartbeats included) before it counts as away
 MAX_UNSENT = 10_000  # publishes waiting for the layer; older ones are dropped past it (the database has them)
+MAX_RETAINED = 1_000  # `retain` messages kept while the layer is away
 
 
 class LayerLink:
@@ -47,6 +48,7 @@ class LayerLink:
         self._wake_sender = asyncio.Event()
         self._last_heard = loop.time()
         self._opened: asyncio.Task | None = None
+        self._tried = asyncio.Event()  # the first try to open a channel is over
         self._tasks: list[asyncio.Task] = []
 
     @property
@@ -59,15 +61,12 @@ class LayerLink:
         return self._opened is not None
 
     async def start(self) -> None:
-        """Open the link; if the layer is away, return after LAYER_TIMEOUT and keep trying in the background."""
+        """Open the link; if the layer is away, return (after LAYER_TIMEOUT the first time) and keep trying."""
         if self._opened is None:
+            self._last_heard = self.loop.time()  # up until it proves otherwise
             self._opened = self.loop.create_task(self._open())
             self._tasks = [self.loop.create_task(self._send_forever()), self.loop.create_task(self._beat_forever())]
-        if not self._opened.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(self._opened), LAYER_TIMEOUT)
-            except TimeoutError:
-                pass
+        await self._tried.wait()  # the first try, bounded by LAYER_TIMEOUT; after it, nobody waits
 
     async def _open(self) -> None:
         failures = 0
@@ -77,8 +76,10 @@ class LayerLink:
             except Exception:
                 logger.warning("the channel layer is away; this process serves its own sockets", exc_info=failures == 0)
                 self._went_away()
+                self._tried.set()
                 await asyncio.sleep(RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)])
                 failures += 1
+        self._tried.set()
         self._tasks.append(self.loop.create_task(self._receive_forever()))
         await self.join_all()
 
@@ -94,9 +95,14 @@ class LayerLink:
         async with self._membership:
             if group in self.joined and not self.groups.get(group):
                 self.joined.discard(group)
+                if not self.up:  # a subscription the layer keeps meanwhile costs nothing
+                    return
+                # Shielded: cancelled half-way, channels-redis's pub/sub layer would think the
+                # group still subscribed and never subscribe it again.
+                leaving = asyncio.ensure_future(self.layer.group_discard(group, self.channel_name))
                 try:
-                    await asyncio.wait_for(self.layer.group_discard(group, self.channel_name), LAYER_TIMEOUT)
-                except Exception:  # the layer is away; a pub/sub subscription it forgot costs nothing
+                    await asyncio.wait_for(asyncio.shield(leaving), LAYER_TIMEOUT)
+                except Exception:
                     logger.warning("leaving group %s failed", group)
 
     async def join_all(self, groups: list[str] | None = None) -> bool:
@@ -120,7 +126,12 @@ class LayerLink:
         return True
 
     def send(self, group: str, message: dict) -> None:
-        """Publish to the other processes, in order, without waiting (loop thread only)."""
+        """Publish to the other processes, in order, without waiting (loop thread only).
+
+        What the layer fails to take is dropped, for the other processes to read from the
+        database, except a message marked `retain` (a logout, a removal: events with no
+        number that the database cannot replay), which is sent again until the layer takes it.
+        """
         if len(self._unsent) >= MAX_UNSENT:
             self._unsent.popleft()
         self._unsent.append((group, {**message, "origin": self.origin}))
@@ -134,7 +145,12 @@ class LayerLink:
         self._last_heard = self.loop.time()
         if not was_up:
             logger.warning("the channel layer is back")
-            self.loop.create_task(self._recover())
+            self._keep(self.loop.create_task(self._recover()))
+
+    def _keep(self, task: asyncio.Task) -> None:
+        """Hold a reference to a task until it ends (the loop keeps only weak ones)."""
+        self._tasks.append(task)
+        task.add_done_callback(self._tasks.remove)
 
     async def _recover(self) -> None:
         if await self.join_all():
@@ -151,9 +167,11 @@ class LayerLink:
                 try:
                     await asyncio.wait_for(self.layer.group_send(group, message), LAYER_TIMEOUT)
                 except Exception:
-                    dropped = len(self._unsent) + 1
-                    self._unsent.clear()
+                    unsent = [(group, message), *self._unsent]
+                    kept = [item for item in unsent if item[1].get("retain")][-MAX_RETAINED:]
+                    self._unsent = deque(kept)
                     self._went_away()
+                    dropped = len(unsent) - len(kept)
                     logger.warning("publishing failed; %d events left for other processes to read", dropped)
                     await asyncio.sleep(HEARTBEAT_EVERY)
 
@@ -161,6 +179,9 @@ class LayerLink:
         while True:
             await asyncio.sleep(HEARTBEAT_EVERY)
             self.send(HEARTBEAT_GROUP, {"type": "hub.heartbeat"})
+            if not self.up and self.channel_name is not None:
+                # The heartbeat's own join may be what failed: nothing would be heard again without it.
+                await self.join_all([HEARTBEAT_GROUP])
 
     async def _receive_forever(self) -> None:
         failures = 0
@@ -177,7 +198,10 @@ class LayerLink:
                 await self.join_all()  # a restarted Redis forgot the core layer's groups: the heartbeat's too
                 continue
             failures = 0
-            self.received(message)
+            try:
+                self.received(message)
+            except Exception:  # one malformed message must not deafen the process
+                logger.exception("a message from the channel layer could not be delivered")
 
     def received(self, message: dict) -> None:
         """Take a message from the layer: proof that it is up, and an event unless it is this process's own."""

@@ -143,6 +143,7 @@ def redis_pool(url: str):
 
 
 CALL_TIMEOUT = 5.0  # seconds a socket's join, leave or list may wait for Redis
+AWAY_FOR = 3.0  # seconds presence answers from this process alone after Redis failed
 SWEEP_SLICE = 500  # rooms per pipelined round trip of the sweep, so that other work runs in between
 REFRESH_SLICE_ARGS = 1000  # members per refresh call (a few ms of Redis), so that Redis serves others in between
 
@@ -160,6 +161,7 @@ class RedisPresence:
         self._refresh = self._redis.register_script(_REFRESH)
         self._local: dict[tuple[int, int, str], str] = {}
         self._refresher: asyncio.Task | None = None
+        self._away_until = 0.0
 
     async def close(self) -> None:
         if self._refresher is not None:
@@ -201,12 +203,17 @@ class RedisPresence:
         return sorted(n.decode() for n in names if n is not None)
 
     async def _degrade(self, call, fallback):
-        """Presence is not worth a socket: with Redis away or slow, the answer is `fallback`."""
+        """Presence is not worth a socket: with Redis away or slow, the answer is `fallback`
+        (at once for a few seconds after a failure, so that connects do not each wait)."""
+        if time.monotonic() < self._away_until:
+            call.close()
+            return fallback
         try:
             async with asyncio.timeout(CALL_TIMEOUT):
                 return await call
         except Exception:
             logger.warning("presence is unavailable (Redis away or slow)", exc_info=True)
+            self._away_until = time.monotonic() + AWAY_FOR
             return fallback
 
     async def sweep(self, room_ids: list[int]) -> dict[int, list[str]]:

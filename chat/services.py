@@ -6,6 +6,7 @@ database or the channel layer themselves.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -301,10 +302,12 @@ _STORE_BATCH = f"""
     WITH req AS (
         SELECT * FROM unnest(
             %s::int[], %s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::timestamptz[], %s::text[]
-        ) AS r(idx, room_id, author_id, content, client_id, sent, password)
+        ) AS r(idx, room_id, author_id, content, client_id, sent, password_digest)
     ), checked AS (
         SELECT req.*,
-            COALESCE(author.is_active AND author.password = req.password, false) AS author_ok,
+            COALESCE(author.is_active
+                     AND encode(sha256(convert_to(author.password, 'UTF8')), 'hex') = req.password_digest,
+                     false) AS author_ok,
             EXISTS (SELECT 1 FROM {Membership._meta.db_table} m
                     WHERE m.room_id = req.room_id AND m.user_id = req.author_id) AS member,
             req.client_id IS NOT NULL AND EXISTS (
@@ -350,7 +353,8 @@ def _store_postgresql(fresh: list[tuple[int, SendRequest, str]]) -> list[SendRes
                 [content for _i, _request, content in fresh],
                 [request.client_id for _i, request, _content in fresh],
                 [now] * len(fresh),
-                [request.author.password for _i, request, _content in fresh],
+                # A digest, not the hash itself: statements' parameters may be logged (slow-query logs).
+                [hashlib.sha256(request.author.password.encode()).hexdigest() for _i, request, _content in fresh],
             ],
         )
         rows = cursor.fetchall()
@@ -492,6 +496,14 @@ def _locked_message(room: Room, message_id: int) -> Message:
     return message
 
 
+def messages_announce_again(*, messages: list[Message]) -> None:
+    """Broadcast stored messages again: a batch whose commit went through while its connection
+    broke was never announced (sockets drop what they already have)."""
+    for message in sorted(messages, key=lambda m: (m.room_id, m.seq)):
+        frame = protocol.message_sent(protocol.message_payload(message))
+        broadcast.send_room_frame_sync(message.room.group_name, frame, seq=message.seq)
+
+
 def _broadcast_on_commit(room: Room, frame: dict, seq: int) -> None:
     transaction.on_commit(partial(broadcast.send_room_frame_sync, room.group_name, frame, seq=seq))
 
@@ -562,7 +574,7 @@ def messages_before(*, room: Room, before_id: int | None, limit: int) -> tuple[l
     return page[:limit][::-1], len(page) > limit
 
 
-def events_after(*, room: Room, seq: int, gap_start: int | None = None) -> tuple[list[dict], int, bool]:
+def events_after(*, room: Room, reader, seq: int, gap_start: int | None = None) -> tuple[list[dict], int, bool]:
     """One page of the frames a socket at room event `seq` missed: (frames, new cursor, caught up).
 
     Used when a socket notices a gap in the live stream (events that arrived out of
@@ -570,7 +582,11 @@ def events_after(*, room: Room, seq: int, gap_start: int | None = None) -> tuple
     into its current state. A page is cut in event order, so the cursor never passes
     an event it left out, and sent in room order. Messages created after `gap_start`
     (the socket's cursor before the first page; `seq` by default) are new to it.
+    The reader must still be an active member: the event that would have closed their
+    socket may be what the layer lost (ActionError "forbidden" otherwise).
     """
+    if not Membership.objects.filter(room=room, user=reader, user__is_active=True).exists():
+        raise ActionError(_("You are not a member of this room."), "forbidden")
     gap_start = seq if gap_start is None else gap_start
     limit = settings.CHARLA_RESUME_MAX
     page = list(

@@ -32,6 +32,7 @@ from chat.presence import get_presence
 logger = logging.getLogger(__name__)
 
 DEGRADED_INTERVAL = 1.0  # seconds between ticks while the channel layer is away
+SWEEP_TIMEOUT = 5.0  # seconds the presence sweep may wait for Redis
 
 
 class Watchdog:
@@ -110,8 +111,11 @@ class Watchdog:
                         consumer.resync()
                     except Exception:  # one broken socket must not keep the others behind
                         logger.warning("resync of a socket in room %s failed", room_id, exc_info=True)
+        if not hub.link.up:
+            return  # the lapsed users are announced once Redis is back; a sweep now would only wait
         try:
-            await self.sweep_presence(room_ids)
+            async with asyncio.timeout(SWEEP_TIMEOUT):
+                await self.sweep_presence(room_ids)
         except Exception:  # Redis is away: the lapsed users are announced when it is back
             logger.warning("presence sweep failed", exc_info=True)
 

@@ -1,8 +1,13 @@
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
 from notifications import services
 from notifications.models import Announcement, Notification
+from notifications.signals import validate_username
 
 
 @admin.register(Announcement)
@@ -46,3 +51,32 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter)]
     search_fields = ["title", "message", "recipient__username"]
     raw_id_fields = ["recipient", "announcement", "room", "chat_message"]
+
+
+class _UsernameChecked:
+    """Refuses, as a form error, the names Charla's signup refuses (the save would refuse them with a 500)."""
+
+    def clean_username(self):
+        clean = getattr(super(), "clean_username", None)  # the creation form's: no name differing only in case
+        username = clean() if clean else self.cleaned_data.get("username")
+        if username is not None and username != self.instance.get_username():
+            validate_username(username, exclude_pk=self.instance.pk)
+        return username
+
+
+class CharlaUserCreationForm(_UsernameChecked, AdminUserCreationForm):
+    pass
+
+
+class CharlaUserChangeForm(_UsernameChecked, UserChangeForm):
+    pass
+
+
+class CharlaUserAdmin(UserAdmin):
+    add_form = CharlaUserCreationForm
+    form = CharlaUserChangeForm
+
+
+if get_user_model() is User and admin.site.is_registered(User):  # a host's own user model keeps its admin
+    admin.site.unregister(User)
+    admin.site.register(User, CharlaUserAdmin)

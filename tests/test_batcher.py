@@ -132,3 +132,37 @@ async def test_a_database_that_stays_away_gets_every_send_an_error_not_an_except
     monkeypatch.setattr(services, "messages_send", down)
     result = await SendBatcher().send(SendRequest(room, ana, "hello", client_id="c-2"))
     assert isinstance(result, ActionError) and result.code == "store_failed"
+
+
+@pytest.mark.asyncio
+async def test_sends_a_broken_try_committed_unseen_are_announced_when_the_retry_finds_them(
+    ana, luis, ws_connect, monkeypatch
+):
+    from django.db import OperationalError
+
+    from chat import batcher as batcher_module
+    from tests.wsutil import connected_and_settled, receive_until
+
+    room = await database_sync_to_async(services.room_create)(creator=ana, name="unseen")
+    await database_sync_to_async(services.room_open)(user=luis, name="unseen")
+    reader, *_ = await ws_connect(luis, "unseen")
+    await connected_and_settled(reader)
+    monkeypatch.setattr(batcher_module, "RETRY_DELAYS", (0.01,))
+    store, announce, calls = services.messages_send, services._announce, []
+
+    def committed_then_broken(requests):
+        calls.append(len(requests))
+        if len(calls) > 1:
+            return store(requests)
+        monkeypatch.setattr(services, "_announce", lambda messages: None)
+        try:
+            store(requests)  # committed, but the reply (and so the announcement) never came
+        finally:
+            monkeypatch.setattr(services, "_announce", announce)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "messages_send", committed_then_broken)
+    message, created = await SendBatcher().send(SendRequest(room, ana, "committed unseen", client_id="u-1"))
+    assert (message.content, created) == ("committed unseen", False) and calls == [1, 1]
+    heard = await receive_until(reader, "mensaje")
+    assert heard["mensaje"]["contenido"] == "committed unseen", "the room hears it after all"

@@ -135,3 +135,70 @@ async def test_a_process_skips_its_own_events_when_the_layer_brings_them_back():
     hub.link.received(echoed)  # what the layer hands back to the publishing process
     hub.link.received({**event(2), "origin": "another process"})
     assert socket.seqs == [1, 2], "its own event delivered once, at publish; another process's as it comes"
+
+
+class FlakyLayer(RecordingLayer):
+    """A layer whose Redis is away until `back` is set, then delivers group sends to the one channel."""
+
+    def __init__(self):
+        super().__init__()
+        self.back = False
+        self.inbox: asyncio.Queue = asyncio.Queue()
+        self.members: set[str] = set()
+
+    async def new_channel(self):
+        if not self.back:
+            raise ConnectionError("Redis is away")
+        return "the-channel"
+
+    async def group_add(self, group, channel):
+        if not self.back:
+            raise ConnectionError("Redis is away")
+        self.members.add(group)
+
+    async def group_discard(self, group, channel):
+        self.members.discard(group)
+
+    async def group_send(self, group, message):
+        if not self.back:
+            raise ConnectionError("Redis is away")
+        self.sent.append((group, message))
+        if group in self.members:
+            await self.inbox.put(message)
+
+    async def receive(self, channel):
+        return await self.inbox.get()
+
+
+async def test_with_the_layer_away_connects_do_not_wait_and_the_link_comes_back_by_itself(monkeypatch):
+    monkeypatch.setattr(hub_module.LayerLink, "__init__", _flaky_link_init(hub_module.LayerLink.__init__))
+    from chat import hublink
+
+    monkeypatch.setattr(hublink, "HEARTBEAT_EVERY", 0.05)
+    monkeypatch.setattr(hublink, "SILENCE_LIMIT", 0.2)
+    hub = Hub(asyncio.get_running_loop())
+    socket = Socket()
+    await hub.subscribe("g", socket)  # the first join fails: the layer counts as away
+    started = asyncio.get_running_loop().time()
+    for group in ("h", "i", "j"):
+        await hub.subscribe(group, Socket())
+    assert asyncio.get_running_loop().time() - started < 0.5, "later connects do not wait for the layer"
+    assert not hub.link.up
+
+    hub.publish("g", {"type": "room.member_removed", "user_id": 7, "retain": True})  # an access event
+    hub.publish("g", event(1))  # a numbered event: other processes read it from the database
+    await asyncio.sleep(0.3)
+    hub.link.layer.back = True
+    async with asyncio.timeout(5):
+        while not (hub.link.up and "g" in hub.link.joined):
+            await asyncio.sleep(0.05)
+    sent = [inner["type"] for _group, message in hub.link.layer.sent for inner in message.get("messages", [message])]
+    assert "room.member_removed" in sent, "the access event was kept and sent once the layer took it"
+
+
+def _flaky_link_init(init):
+    def patched(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.layer = FlakyLayer()
+
+    return patched

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import global_settings
+from django.contrib.auth.models import User
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
@@ -310,3 +311,24 @@ def test_with_mail_a_password_is_reset_end_to_end(client, make_user, settings):
     response = client.post(form_url, {"new_password1": "n3w-Secret-pass", "new_password2": "n3w-Secret-pass"})
     assert response.status_code == 302 and client.get(response["Location"]).status_code == 200
     assert login_post(Client(), "ana", "n3w-Secret-pass").status_code == 302
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["\u0430lice", "sala", "alice.", "ALICE"])
+def test_the_admin_refuses_unsafe_usernames_as_form_errors(admin_client, make_user, name):
+    make_user("alice")
+    answer = admin_client.post(
+        "/admin/auth/user/add/", {"username": name, "usable_password": "false", "password1": "", "password2": ""}
+    )
+    assert answer.status_code == 200, "a form error, not a 500"
+    assert "errornote" in answer.content.decode() or "errorlist" in answer.content.decode()
+    assert not User.objects.filter(username=name).exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_still_adds_a_safe_username(admin_client):
+    answer = admin_client.post(
+        "/admin/auth/user/add/", {"username": "rosa", "usable_password": "false", "password1": "", "password2": ""}
+    )
+    assert answer.status_code == 302
+    assert User.objects.filter(username="rosa").exists()

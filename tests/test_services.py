@@ -187,7 +187,10 @@ def test_removal_tells_the_room_on_commit_so_the_users_sockets_close(
         services.member_remove(room=secret, actor=ana, user=luis)
         assert received(channel, timeout=0.05) == [], "sent before the commit"
         assert received(luis_pages, timeout=0.05) == [], "sent before the commit"
-    assert received(channel) == [{"type": "room.member_removed", "user_id": luis.pk, "group": secret.group_name}]
+    # Retained: the hub's link sends it again until Redis takes it (the database cannot replay it).
+    assert received(channel) == [
+        {"type": "room.member_removed", "user_id": luis.pk, "retain": True, "group": secret.group_name}
+    ]
     assert received(luis_pages) == [{"type": "notify.rooms_changed", "group": f"notifications.user.{luis.pk}"}], (
         "his pages stop watching the room"
     )
@@ -539,7 +542,7 @@ def test_gap_is_filled_with_the_current_state_of_each_changed_message(ana, lobby
     services.message_delete(room=lobby, user=ana, message_id=m5.pk)  # 8
     m6 = send(lobby, ana, "six")  # 9
 
-    missed, new_cursor, caught_up = services.events_after(room=lobby, seq=cursor)
+    missed, new_cursor, caught_up = services.events_after(room=lobby, reader=ana, seq=cursor)
 
     stored = {m.pk: m for m in Message.objects.select_related("author", "room")}
     assert missed == [
@@ -555,7 +558,7 @@ def test_gap_is_filled_with_the_current_state_of_each_changed_message(ana, lobby
 @pytest.mark.django_db
 def test_no_gap_means_no_frames_and_the_same_cursor(ana, lobby):
     send(lobby, ana, "hola")
-    assert services.events_after(room=lobby, seq=1) == ([], 1, True)
+    assert services.events_after(room=lobby, reader=ana, seq=1) == ([], 1, True)
 
 
 @pytest.mark.django_db
@@ -567,7 +570,7 @@ def test_filling_a_large_gap_in_pages_never_skips_a_message(ana, lobby, settings
     services.message_edit(room=lobby, user=ana, message_id=m1.pk, content="uno")  # 4
     delivered, cursor, caught_up, pages = [], 0, False, 0
     while not caught_up and pages < 10:
-        missed, cursor, caught_up = services.events_after(room=lobby, seq=cursor, gap_start=0)
+        missed, cursor, caught_up = services.events_after(room=lobby, reader=ana, seq=cursor, gap_start=0)
         delivered += [frame["mensaje"]["id"] for frame in missed if frame["type"] == "mensaje"]
         pages += 1
     assert sorted(delivered) == sorted(m.pk for m in Message.objects.all())
@@ -608,3 +611,20 @@ def test_scroll_back_from_an_unknown_or_foreign_message_is_an_error(ana, lobby, 
         with pytest.raises(ActionError) as excinfo:
             services.messages_before(room=lobby, before_id=before_id, limit=10)
         assert excinfo.value.code == "message_not_found"
+
+
+@pytest.mark.django_db
+def test_a_gap_is_not_filled_for_a_reader_who_lost_access_while_the_event_saying_so_was_lost(ana, luis):
+    secret = services.room_create(creator=ana, name="secret", is_private=True)
+    services.member_add(room=secret, actor=ana, user=luis)
+    services.member_remove(room=secret, actor=ana, user=luis)
+    send(secret, ana, "after luis left")
+    with pytest.raises(services.ActionError) as refused:
+        services.events_after(room=secret, reader=luis, seq=0)
+    assert refused.value.code == "forbidden"
+    luis.is_active = False
+    luis.save()
+    lobby = services.room_create(creator=ana, name="open-room")
+    services.room_open(user=luis, name="open-room")
+    with pytest.raises(services.ActionError):
+        services.events_after(room=lobby, reader=luis, seq=0)

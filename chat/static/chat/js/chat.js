@@ -158,6 +158,7 @@ function onMessage(msg) {
 /** If `msg` was sent from this page, stop showing (and resending) its pending copy; returns whether it was. */
 function confirmSent(msg) {
   if (msg.autor_id !== config.userId || !msg.client_id || !outbox.delete(msg.client_id)) return false;
+  retries.delete(msg.client_id);
   list.dropPending(msg.client_id);
   return true;
 }
