@@ -10,6 +10,7 @@ class ChatConfig(AppConfig):
     verbose_name = _("Chat")
 
     def ready(self):
-        from chat import ratelimit, signals  # noqa: F401  (connects receivers)
+        from chat import signals  # noqa: F401  (connects receivers)
+        from realtime import ratelimit
 
         ratelimit.parse_rate(settings.CHARLA_SEND_RATE)  # refuse to start with a malformed rate

@@ -20,8 +20,8 @@ from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 
 from chat import services
-from chat.loops import PerLoop
 from chat.services import ActionError, SendRequest, SendResult
+from realtime.loops import PerLoop
 
 logger = logging.getLogger(__name__)
 

@@ -7,9 +7,10 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from chat import protocol, ratelimit
+from chat import protocol
 from chat.models import Membership, Message
 from notifications.services import ROOM_WIDE_MENTIONS, mentioned_names
+from realtime import ratelimit
 
 
 def is_room_wide(content: str) -> bool:

@@ -106,7 +106,7 @@ class Room(models.Model):
 
     def usuarios_conectados(self) -> int:
         """How many users are online in this room now (the tutorial's method, made real)."""
-        from chat.presence import online_usernames
+        from realtime.presence import online_usernames
 
         return len(online_usernames(self.pk))
 

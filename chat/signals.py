@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from chat import broadcast
+from realtime import publish
 
 CREDENTIAL_FIELDS = frozenset({"password", "is_active"})
 
@@ -23,7 +23,7 @@ CREDENTIAL_FIELDS = frozenset({"password", "is_active"})
 def close_sockets_of_logged_out_session(sender, request, user, **kwargs):
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     if session_key:
-        broadcast.session_ended_sync(session_key)
+        publish.session_ended_sync(session_key)
 
 
 @receiver(pre_save, sender=settings.AUTH_USER_MODEL)
@@ -45,9 +45,9 @@ def close_sockets_of_changed_user(sender, instance, created, raw=False, **kwargs
         return
     password, was_active = before
     if instance.password != password or (was_active and not instance.is_active):
-        transaction.on_commit(partial(broadcast.user_changed_sync, instance.pk))
+        transaction.on_commit(partial(publish.user_changed_sync, instance.pk))
 
 
 @receiver(post_delete, sender=settings.AUTH_USER_MODEL)
 def close_sockets_of_deleted_user(sender, instance, **kwargs):
-    transaction.on_commit(partial(broadcast.user_changed_sync, instance.pk))
+    transaction.on_commit(partial(publish.user_changed_sync, instance.pk))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from chat import broadcast, protocol
-from chat.loops import PerLoop
+from realtime.loops import PerLoop
 
 # Charla's client repeats `escribiendo` every 3 s while typing, and the tutorial's on every
 # keystroke; both send `dejar_escribir` after 3 s idle: 10 s of silence means the typist left.

@@ -7,7 +7,7 @@ asks every socket still behind what was committed a tick ago to fill the gap fro
 database (and the hub to join that room's group again). It also announces, once, the
 users of a crashed process whose presence lapsed, and has the hub re-join all its
 groups each half of the layer's group_expiry, so that a page left open for days keeps
-hearing (channels#999). While the layer is away (chat.hublink) it looks every
+hearing (channels#999). While the layer is away (realtime.hublink) it looks every
 DEGRADED_INTERVAL, so that sockets in other processes keep up from the database, and
 once the layer is back it looks at once.
 """
@@ -24,10 +24,10 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from chat import broadcast, protocol
-from chat.hub import get_hub
-from chat.loops import PerLoop
 from chat.models import Room
-from chat.presence import get_presence
+from realtime.hub import get_hub
+from realtime.loops import PerLoop
+from realtime.presence import get_presence
 
 logger = logging.getLogger(__name__)
 

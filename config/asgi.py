@@ -16,10 +16,10 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from chat.auth import WebSocketAuthMiddleware  # noqa: E402
-from chat.origin import OriginMiddleware  # noqa: E402
 from chat.routing import websocket_urlpatterns as chat_routes  # noqa: E402
 from notifications.routing import websocket_urlpatterns as notification_routes  # noqa: E402
+from realtime.auth import WebSocketAuthMiddleware  # noqa: E402
+from realtime.origin import OriginMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -185,7 +185,7 @@ def channel_layers_for(*redis_urls: str) -> dict:
     them by a hash of their names), else in-process (one process only)."""
     if not any(redis_urls):
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    # Each process subscribes once per group (chat.hub): Redis pub/sub is one PUBLISH per
+    # Each process subscribes once per group (realtime.hub): Redis pub/sub is one PUBLISH per
     # event and a pushed stream per process, where the core layer costs a script and a
     # blocking pop per message. Both are at-most-once; the database fills any gap.
     # redis-py 8's 5 s read timeout killed idle sockets (django/channels_redis#422): 30 s.
@@ -220,7 +220,7 @@ CHARLA_PRESENCE_TTL = env.float("CHARLA_PRESENCE_TTL", default=30.0)
 # Limits against abuse (docs/scaling.md says what the proxy must bound besides).
 # Typing: one relayed change per user and room per this many seconds; the last one waits for the window's end.
 CHARLA_TYPING_INTERVAL = env.float("CHARLA_TYPING_INTERVAL", default=2.0)
-# Seconds a connection may take to send its request head (config/handshake.py); 0: no limit.
+# Seconds a connection may take to send its request head (realtime/internals.py); 0: no limit.
 CHARLA_HEADER_TIMEOUT = env.float("CHARLA_HEADER_TIMEOUT", default=10.0)
 # Open sockets (chat and notifications together) per user in each process; 0: no limit.
 CHARLA_MAX_SOCKETS_PER_USER = env.int("CHARLA_MAX_SOCKETS_PER_USER", default=100)

@@ -7,11 +7,11 @@ import asyncio
 from channels.db import database_sync_to_async
 
 from chat import protocol
-from chat.consumers import CLOSE_UNAUTHENTICATED, HubConsumer
 from chat.models import Membership, Room
 from chat.watchdog import get_watchdog
 from notifications import services
 from notifications.models import Notification
+from realtime.sockets import CLOSE_UNAUTHENTICATED, HubConsumer
 
 HISTORY_SIZE = 50
 
@@ -61,6 +61,10 @@ class NotificationsConsumer(HubConsumer):
 
     async def disconnect(self, code):
         await self.release()
+
+    async def release(self) -> None:
+        await super().release()
+        get_watchdog().forget(self)
 
     async def receive(self, text_data=None, bytes_data=None):
         """This socket only listens; marking read goes through HTTP (with CSRF)."""

@@ -11,9 +11,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from chat import protocol
-from chat.broadcast import group_send_sync
 from notifications.links import is_safe_link
 from notifications.models import Announcement, Notification, Priority
+from realtime.publish import group_send_sync
 
 __all__ = ["Notification", "announce", "mark_read", "notify_user", "unread_count"]
 

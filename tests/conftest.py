@@ -85,7 +85,7 @@ def _fast_password_hashing(request, settings):
 @pytest.fixture(autouse=True)
 def _fresh_channel_layer(monkeypatch):
     """Each test gets its own in-memory channel layer and presence (nothing left over from another test)."""
-    from chat import presence
+    from realtime import presence
 
     monkeypatch.setattr(presence, "local_presence", presence.LocalPresence())
     channel_layers.backends.clear()

@@ -4,9 +4,10 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import OperationalError
 
-from chat import presence, services
-from chat.hub import get_hub
+from chat import services
 from chat.watchdog import get_watchdog
+from realtime import presence
+from realtime.hub import get_hub
 from tests.wsutil import connected_and_settled
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]

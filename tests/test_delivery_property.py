@@ -26,13 +26,13 @@ from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-import chat.presence
+import realtime.presence
 from chat import broadcast, services
-from chat import hub as hub_module
-from chat.hub import BUNDLE, Hub
-from chat.loops import PerLoop
 from chat.models import Room
 from chat.watchdog import get_watchdog
+from realtime import hub as hub_module
+from realtime.hub import BUNDLE, Hub
+from realtime.loops import PerLoop
 from tests.clients import ChatLog, room_counter, room_truth, room_truth_async, stored_client_ids
 from tests.conftest import ORIGIN, session_cookie
 
@@ -133,7 +133,7 @@ async def settle(clients: list[SocketClient], room_name: str) -> None:
 def fresh_in_process_stack() -> None:
     """A channel layer and presence registry for this example alone (the autouse fixture resets them per test)."""
     channel_layers.backends.clear()
-    chat.presence.local_presence = chat.presence.LocalPresence()
+    realtime.presence.local_presence = realtime.presence.LocalPresence()
 
 
 def assert_delivered(clients: list[SocketClient], truth: list, room_name: str) -> None:
@@ -370,7 +370,7 @@ async def test_one_broken_socket_does_not_stop_the_watchdog_repairing_the_others
     await b.connect()
     await b.read(quiet=0.1)
     # As after a Redis restart: another process's event that this one never hears.
-    monkeypatch.setattr(broadcast, "publish_sync", lambda group, message: None)
+    monkeypatch.setattr(broadcast, "group_send_sync", lambda group, message: None)
     await database_sync_to_async(services.message_send)(room=quiet, author=ana, content="into the void")
     monkeypatch.undo()
     with contextlib.suppress(TimeoutError):

@@ -90,7 +90,7 @@ async def test_a_typist_who_keeps_typing_stays_shown_and_one_who_went_silent_is_
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 async def test_a_socket_whose_connect_fails_half_way_gives_its_place_back(ws_connect, ana, room, settings, monkeypatch):
-    from chat import socket_limit
+    from realtime import socket_limit
 
     settings.CHARLA_MAX_SOCKETS_PER_USER = 2
 
@@ -160,7 +160,7 @@ def test_sockets_past_the_per_user_limit_are_refused_and_a_closed_one_frees_a_pl
 
 
 def test_the_head_timeout_is_written_against_the_pinned_uvicorn_internals():
-    """config/handshake.py overrides uvicorn internals: a new uvicorn or httptools must be checked by hand."""
+    """realtime/internals.py overrides uvicorn internals: a new uvicorn or httptools must be checked by hand."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     assert importlib.metadata.version("uvicorn") == "0.54.0"
@@ -199,7 +199,7 @@ def head_timeout_protocol(loop):
     from uvicorn.config import Config
     from uvicorn.server import ServerState
 
-    from config.handshake import HeadTimeoutProtocol
+    from realtime.internals import HeadTimeoutProtocol
 
     async def app(scope, receive, send):
         pass

@@ -1,4 +1,4 @@
-"""Sockets an attacker must not get or keep: foreign origins (chat.origin), sockets of a changed user (chat.signals)."""
+"""Sockets an attacker must not get or keep: foreign origins (realtime.origin), sockets of a changed user."""
 
 from __future__ import annotations
 

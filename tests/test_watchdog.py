@@ -5,8 +5,8 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
 from chat import broadcast, services
-from chat.hub import get_hub
 from chat.watchdog import get_watchdog
+from realtime.hub import get_hub
 from tests.wsutil import connected_and_settled, receive, receive_until, send
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -27,7 +27,7 @@ async def test_socket_that_lost_its_group_gets_back_what_it_missed_and_rejoins(
     layer, hub = get_channel_layer(), get_hub()
     await layer.group_discard(general.group_name, hub.channel_name)
     await sync_to_async(services.room_open)(user=luis, name="general")
-    monkeypatch.setattr(broadcast, "publish_sync", lambda group, message: None)
+    monkeypatch.setattr(broadcast, "group_send_sync", lambda group, message: None)
     await sync_to_async(services.message_send)(room=general, author=luis, content="said into the void")
     monkeypatch.undo()
     assert await a.receive_nothing(timeout=0.3)

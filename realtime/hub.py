@@ -3,7 +3,7 @@
 A stock Channels consumer owns a layer channel: every group message costs a Redis
 script per socket, a task per socket and a thread hop per socket, and every socket is
 a Redis client blocked in BZPOPMIN. Here a process joins each group once, on behalf
-of all its sockets in that group, with one channel (chat.hublink); it hands what the
+of all its sockets in that group, with one channel (realtime.hublink); it hands what the
 layer delivers to each local socket, already serialized. Its own events go to its own
 sockets at once, without the round trip through Redis, so that with Redis away a
 sender is still acknowledged and its neighbours in the process still hear it; the
@@ -20,12 +20,13 @@ import logging
 from collections import defaultdict, deque
 from typing import Protocol
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from chat.hublink import LayerLink
-from chat.loops import PerLoop
-from chat.outbox import corked, wire_frame
+from realtime.hublink import LayerLink
+from realtime.internals import main_event_loop, wire_frame
+from realtime.loops import PerLoop
+from realtime.outbox import corked
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +205,7 @@ def get_hub() -> Hub:
 def publish_sync(group: str, message: dict) -> None:
     """Publish from synchronous code: through the server's hub without waiting when called
     from its database thread, else (commands, WSGI, tests) straight to the layer."""
-    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    loop = main_event_loop()
     hub = _hubs.of(loop) if loop is not None else None
     if hub is not None and hub.link.started and loop.is_running():
         loop.call_soon_threadsafe(hub.publish, group, message)

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 from django.conf import settings
 
-from chat.loops import PerLoop
+from realtime.loops import PerLoop
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """A process's link to the channel layer: its channel, its joins, its publishes, and whether the layer is up.
 
-The hub (chat.hub) delivers this process's own events to its sockets at once; the
+The hub (realtime.hub) delivers this process's own events to its sockets at once; the
 link carries them to the other processes and brings theirs back. Redis may be away:
 then joins are kept to be made later, publishes are dropped (the other processes'
 watchdogs read what they missed from the database, every second while the layer is

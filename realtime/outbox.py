@@ -18,32 +18,9 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from wsproto.frame_protocol import FrameProtocol
+from realtime.internals import abort, direct_writer
 
 logger = logging.getLogger(__name__)
-
-_FRAMER = FrameProtocol(client=False, extensions=[])
-
-
-def wire_frame(text: str) -> bytes:
-    """A server-to-client WebSocket text frame (unmasked, no extension), built once for every socket."""
-    return bytes(_FRAMER.send_data(text, fin=True))
-
-
-def _uvicorn_protocol(protocol):
-    """`protocol` if it is uvicorn's wsproto protocol, else None.
-
-    The same frame bytes suit every socket of a fan-out, so for uvicorn with wsproto and
-    no extension (config/server.py) they are written to the socket's transport as they
-    are: framing a 350-byte message again for each socket was a third of the time of a
-    delivery. Complete frames are written whole, so they never split one of uvicorn's
-    own (pings, close); anything else goes through ASGI.
-    """
-    try:
-        from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
-    except ImportError:  # pragma: no cover - uvicorn is a pinned dependency
-        return None
-    return protocol if isinstance(protocol, WSProtocol) else None
 
 
 class _Corked(threading.local):
@@ -107,9 +84,8 @@ class Outbox:
         self._queue: deque[str] | None = None  # set while a send waits
         self._queued_bytes = 0
         self.closed = False
-        # The server's own connection object, when its send is a bound method (uvicorn's is).
-        self._protocol = getattr(send, "__self__", None)
-        self._direct = _uvicorn_protocol(self._protocol)
+        # Ready-made frames go straight to uvicorn's connection (realtime.internals).
+        self._direct = direct_writer(send)
         self._held: list[bytes] | None = None  # frames held back inside corked()
 
     def write(self, text: str, frame: bytes | None = None) -> None:
@@ -118,11 +94,10 @@ class Outbox:
             return
         direct = self._direct
         if frame is not None and direct is not None and self._queue is None:
-            # What uvicorn's send checks before it writes, minus the framing.
-            if direct.writable.is_set() and not (direct.close_sent or direct.transport.is_closing()):
+            if direct.ready():
                 held_by = _corked.outboxes
                 if held_by is None:
-                    direct.transport.write(frame)
+                    direct.write(frame)
                 elif self._held is None:
                     self._held = [frame]
                     held_by.append(self)
@@ -151,9 +126,9 @@ class Outbox:
     def flush(self) -> None:
         """Write the frames held back by corked(), in one write."""
         held, self._held = self._held, None
-        if held and not self.closed and not self._direct.transport.is_closing():
+        if held and not self.closed and not self._direct.closing():
             # Nothing ran since their checks in write() but other frames' writes, held as well.
-            self._direct.transport.write(held[0] if len(held) == 1 else b"".join(held))
+            self._direct.write(held[0] if len(held) == 1 else b"".join(held))
 
     def drop_reader(self) -> None:
         """Disconnect a reader that stopped reading; it resumes from the database when it comes back.
@@ -163,12 +138,10 @@ class Outbox:
         drain, forever. ASGI has no abort, so the server's transport is aborted when the
         send callable reveals it (uvicorn's is a method of its protocol object).
         """
-        transport = getattr(self._protocol, "transport", None)
-        if transport is not None and hasattr(transport, "abort"):
+        if abort(self._send):
             self.closed = True
             self._held = None
             self._queue.clear()
-            transport.abort()
         else:
             self.close(CLOSE_TOO_SLOW)
 

@@ -14,8 +14,8 @@ from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from chat.loops import PerLoop
-from chat.presence import redis_pool
+from realtime.loops import PerLoop
+from realtime.presence import redis_pool
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,37 @@
+"""Publishing from synchronous code, and the events every socket hears: its session's logout, its user's change."""
+
+from __future__ import annotations
+
+import hashlib
+
+from realtime.hub import publish_sync
+
+SESSION_ENDED = "session.ended"
+USER_CHANGED = "user.changed"
+# Every socket listens here for its session's logout and its user's changes: one group, not one per session.
+SESSIONS = "chat.sessions"
+
+
+def session_id(session_key: str) -> str:
+    """A session's name on the wire (hashed: messages are visible in Redis)."""
+    return hashlib.sha256(session_key.encode()).hexdigest()[:32]
+
+
+def group_send_sync(group: str, message: dict) -> None:
+    """Send a message to a group's sockets from synchronous code (services, on commit).
+
+    Access events (a logout, a changed account, a removal) are marked `retain`: the database
+    cannot replay them to a process that missed them, so the hub's link keeps them while
+    Redis is away (realtime.hublink).
+    """
+    publish_sync(group, message)
+
+
+def session_ended_sync(session_key: str) -> None:
+    """Close every socket opened by a session that logged out."""
+    group_send_sync(SESSIONS, {"type": SESSION_ENDED, "session": session_id(session_key), "retain": True})
+
+
+def user_changed_sync(user_id: int) -> None:
+    """Tell a user's sockets that their password, activity or account changed: each checks its session again."""
+    group_send_sync(SESSIONS, {"type": USER_CHANGED, "user_id": user_id, "retain": True})
