@@ -73,6 +73,7 @@ def room(request, room_name):
             "is_owner": services.is_owner(room=room, user=request.user),
             "message_max_chars": settings.CHARLA_MESSAGE_MAX_CHARS,
         },
+            "history_size": settings.CHARLA_HISTORY_SIZE,
     )
 
 

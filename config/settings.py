@@ -229,7 +229,7 @@ CHARLA_MASS_MENTION_RATE = env.str("CHARLA_MASS_MENTION_RATE", default="3/10m")
 # A room-wide mention that would notify more than this many people must be confirmed by its sender.
 CHARLA_MASS_MENTION_CONFIRM_OVER = env.int("CHARLA_MASS_MENTION_CONFIRM_OVER", default=20)
 
-CHARLA_HISTORY_SIZE = 50
+CHARLA_HISTORY_SIZE = env.int("CHARLA_HISTORY_SIZE", default=50)
 CHARLA_RESUME_MAX = 500
 CHARLA_PAGE_MAX = 100
 

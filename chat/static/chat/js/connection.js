@@ -8,6 +8,14 @@
  * `fatal` (detail: {code}).
  */
 
+/** Application close codes (realtime/sockets.py) that both sockets use. */
+export const CLOSE = Object.freeze({ UNAUTHENTICATED: 4401, FORBIDDEN: 4403, NOT_FOUND: 4404 });
+
+/** `ws://host` or `wss://host` for this page's own origin. */
+export function socketOrigin(location = window.location) {
+  return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}`;
+}
+
 export const STATE = Object.freeze({
   CONNECTING: 'connecting',
   CONNECTED: 'connected',

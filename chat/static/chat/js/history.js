@@ -1,6 +1,5 @@
 /** Scroll-back: older messages over HTTP when the reader reaches the top of the list. */
 
-const PAGE_SIZE = 50;
 const TOP_THRESHOLD_PX = 48;
 
 export class HistoryLoader {
@@ -10,6 +9,7 @@ export class HistoryLoader {
   #button;
   #beginning;
   #onError;
+  #pageSize;
   #loading = false;
   #ready = false;
   #autoPaused = false; // after a failure, only the button retries (no request per scroll event)
@@ -17,15 +17,18 @@ export class HistoryLoader {
 
   /**
    * @param {import('./messages.js').MessageList} list
-   * @param {{container: HTMLElement, url: string, button: HTMLButtonElement, beginning: HTMLElement, onError: (text: string) => void}} options
+   * @param {{container: HTMLElement, url: string, button: HTMLButtonElement, beginning: HTMLElement,
+   *   onError: (text: string) => void, pageSize: number}} options
+   *   pageSize: the server's history size (settings.CHARLA_HISTORY_SIZE); a fresh history that fills it may have older messages
    */
-  constructor(list, { container, url, button, beginning, onError }) {
+  constructor(list, { container, url, button, beginning, onError, pageSize }) {
     this.#list = list;
     this.#container = container;
     this.#url = url;
     this.#button = button;
     this.#beginning = beginning;
     this.#onError = onError;
+    this.#pageSize = pageSize;
     button.addEventListener('click', () => {
       this.#autoPaused = false;
       this.loadOlder();
@@ -35,9 +38,9 @@ export class HistoryLoader {
     }, { passive: true });
   }
 
-  /** Whether older messages may exist on the server, after a history frame. */
-  setHasMore(hasMore) {
-    this.hasMore = hasMore;
+  /** A fresh `historial` of `count` messages came: a full one means older messages may exist. */
+  afterHistory(count) {
+    this.hasMore = count >= this.#pageSize;
     this.#ready = true;
     this.#refresh();
   }
@@ -47,7 +50,7 @@ export class HistoryLoader {
     const oldest = this.#list.oldest;
     const url = new URL(this.#url, window.location.href);
     if (oldest) url.searchParams.set('before', String(oldest.id));
-    url.searchParams.set('limit', String(PAGE_SIZE));
+    // No `limit`: the server's page is its history size, the size of the first history too.
     this.#loading = true;
     this.#refresh();
     try {

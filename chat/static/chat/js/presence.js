@@ -27,3 +27,37 @@ export function renderOnline(list, total, usernames, { me, t }) {
   list.replaceChildren(...items);
   total.textContent = String(usernames.length);
 }
+
+/** Who is online: the whole list comes on connect; after that, joins and leaves keep it current. */
+export class OnlineList {
+  #list;
+  #total;
+  #options;
+  #names = new Set();
+
+  /** @param {{me: string, t: Function}} options */
+  constructor(list, total, options) {
+    this.#list = list;
+    this.#total = total;
+    this.#options = options;
+  }
+
+  reset(usernames) {
+    this.#names = new Set(usernames);
+    this.#render();
+  }
+
+  add(username) {
+    this.#names.add(username);
+    this.#render();
+  }
+
+  remove(username) {
+    this.#names.delete(username);
+    this.#render();
+  }
+
+  #render() {
+    renderOnline(this.#list, this.#total, [...this.#names].sort(), this.#options);
+  }
+}

@@ -1,7 +1,9 @@
 /**
- * Charla's WebSocket protocol as the browser sees it: frame types, frame builders,
- * close codes and the room event cursor. chat/protocol.py is the reference.
+ * The chat socket's protocol as the browser sees it: frame types, frame builders,
+ * fatal close codes and the room event cursor. chat/protocol.py is the reference.
  */
+
+import { CLOSE, socketOrigin } from './connection.js';
 
 /** Server → client frame types. */
 export const FRAME = Object.freeze({
@@ -17,8 +19,7 @@ export const FRAME = Object.freeze({
   ERROR: 'error',
 });
 
-/** Application close codes (chat/consumers.py); after these, reconnecting cannot help. */
-export const CLOSE = Object.freeze({ UNAUTHENTICATED: 4401, FORBIDDEN: 4403, NOT_FOUND: 4404 });
+/** Close codes after which reconnecting to a room cannot help. */
 export const FATAL_CLOSE_CODES = new Set(Object.values(CLOSE));
 
 /** `error` codes the page answers itself (docs/protocol.md lists them all). */
@@ -27,9 +28,6 @@ export const ERROR_CODE = Object.freeze({
   STORE_FAILED: 'store_failed', // the database broke while storing it: send it again
   SERVER_ERROR: 'server_error',
 });
-
-/** How many messages a fresh `historial` carries (settings.CHARLA_HISTORY_SIZE). */
-export const HISTORY_SIZE = 50;
 
 export const sendMessage = (text, clientId) => ({ type: 'mensaje', mensaje: text, client_id: clientId });
 /** A send the person confirmed after being told how many people an @room / @sala notifies. */
@@ -58,25 +56,6 @@ export function frameSeq(frame) {
 export function socketUrl(room, after = null, location = window.location) {
   const query = after === null ? '' : `?after=${encodeURIComponent(after)}`;
   return `${socketOrigin(location)}/ws/chat/${encodeURIComponent(room)}/${query}`;
-}
-
-function socketOrigin(location) {
-  return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}`;
-}
-
-/** Server → client frame types of the notifications socket (it only listens). */
-export const NOTIFY = Object.freeze({
-  HISTORY: 'historial_notificaciones',
-  ANNOUNCEMENT: 'notificacion',
-  PERSONAL: 'notificacion_personal',
-  ROOM_ACTIVITY: 'actividad_sala',
-  ROOM_READ: 'sala_leida',
-  READ: 'notificaciones_leidas',
-});
-
-/** The notifications socket's address. */
-export function notificationsUrl(location = window.location) {
-  return `${socketOrigin(location)}/ws/notifications/`;
 }
 
 /** A unique id for a send, so that the server stores a retried send only once. */

@@ -1,4 +1,7 @@
-/** The room page's reading position: the "new messages" divider, and the read cursor sent to the server. */
+/**
+ * The room page's reading position: the "new messages" divider and pill, the read cursor
+ * sent to the server, and the unread count in the tab's title.
+ */
 
 import { markRead } from './protocol.js';
 
@@ -71,5 +74,48 @@ export class ReadCursor {
       this.#timer = null;
       if (document.visibilityState === 'visible' && this.#send(markRead(this.#latest))) this.#sent = this.#latest;
     }, MARK_READ_DELAY_MS);
+  }
+}
+
+/**
+ * Keep `list` at its newest message while the reader is there (also when the list shrinks,
+ * as when the error banner shows or the composer grows); `pill` (shown by whoever notices
+ * news out of view) scrolls down and hides once the reader is at the bottom again.
+ */
+export function followNewest(container, { list, pill, onAtBottom }) {
+  let pinnedToBottom = true;
+  container.addEventListener('scroll', () => {
+    pinnedToBottom = list.isNearBottom();
+    if (!pinnedToBottom) return;
+    pill.hidden = true;
+    onAtBottom();
+  }, { passive: true });
+  new ResizeObserver(() => {
+    if (pinnedToBottom) list.scrollToBottom();
+  }).observe(container);
+  pill.addEventListener('click', () => {
+    list.scrollToBottom();
+    pill.hidden = true;
+  });
+}
+
+/** Messages that arrived while the tab was hidden, counted in its title: "(3) #general · Charla". */
+export class TitleCounter {
+  #baseTitle = document.title;
+  #unread = 0;
+
+  constructor() {
+    document.addEventListener('visibilitychange', () => {
+      if (document.hidden) return;
+      this.#unread = 0;
+      document.title = this.#baseTitle;
+    });
+  }
+
+  /** Someone else's message arrived. */
+  count() {
+    if (!document.hidden) return;
+    this.#unread += 1;
+    document.title = `(${this.#unread}) ${this.#baseTitle}`;
   }
 }

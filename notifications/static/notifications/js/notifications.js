@@ -3,11 +3,11 @@
  * desktop notifications and the rooms' unread badges. Frames go through one dispatch table.
  */
 
-import { ReconnectingSocket } from './connection.js';
+import { CLOSE, ReconnectingSocket } from '../../chat/js/connection.js';
+import { loadStrings } from '../../chat/js/i18n.js';
 import { setupDesktopControl, showDesktop } from './desktop.js';
-import { loadStrings } from './i18n.js';
 import { NotificationCenter, fromFrame } from './notification-center.js';
-import { CLOSE, NOTIFY, notificationsUrl } from './protocol.js';
+import { NOTIFY, notificationsUrl } from './protocol.js';
 import { addToRoom, clearRoom, setRoom } from './room-badges.js';
 import { Toaster } from './toasts.js';
 

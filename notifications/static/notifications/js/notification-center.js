@@ -3,8 +3,8 @@
  * history, then live ones). Opening one marks it read over HTTP and follows its link.
  */
 
-import { postJSON } from './http.js';
-import { formatDateTime, formatRelative } from './i18n.js';
+import { postJSON } from '../../chat/js/http.js';
+import { formatDateTime, formatRelative } from '../../chat/js/i18n.js';
 import { NOTIFY } from './protocol.js';
 
 const MAX_LISTED = 50;
