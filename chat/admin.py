@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from chat import services
+from chat.errors import ActionError
 from chat.models import Membership, Message, Room
 
 
@@ -55,7 +56,7 @@ class MessageAdmin(admin.ModelAdmin):
         for message in queryset.filter(deleted=False).select_related("room").order_by("room_id", "seq"):
             try:
                 services.message_delete(room=message.room, user=request.user, message_id=message.pk, moderator=True)
-            except services.ActionError:  # deleted meanwhile
+            except ActionError:  # deleted meanwhile
                 continue
             deleted += 1
         self.message_user(

@@ -20,7 +20,8 @@ from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 
 from chat import services
-from chat.services import ActionError, SendRequest, SendResult
+from chat.errors import ActionError
+from chat.storage import SendRequest, SendResult
 from realtime.loops import PerLoop
 
 logger = logging.getLogger(__name__)

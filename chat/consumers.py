@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from urllib.parse import parse_qs
 
@@ -12,10 +11,12 @@ from django.db import DatabaseError, InterfaceError
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from chat import broadcast, mass_mention, protocol, services
+from chat import broadcast, mass_mention, protocol, selectors, services
 from chat.batcher import get_batcher
+from chat.errors import UNAUTHENTICATED, ActionError, RoomNotFound
 from chat.protocol import ProtocolError
-from chat.services import ActionError, RoomNotFound, SendRequest
+from chat.storage import SendRequest
+from chat.stream import Page, RoomStream
 from chat.typing_throttle import get_typing_throttle
 from chat.watchdog import get_watchdog
 from realtime import ratelimit
@@ -69,10 +70,7 @@ class ChatConsumer(HubConsumer):
 
     room = None
     present = False  # in the room's presence (joined, and not yet left)
-    cursor = 0
-    history_sent = False
-    # Room events that arrived while the history or a gap was being read: handled after it.
-    held: list[dict] | None = None
+    stream: RoomStream | None = None
 
     async def connect(self):
         self.user = self.scope["user"]
@@ -91,7 +89,13 @@ class ChatConsumer(HubConsumer):
             return
         self.language = scope_language(self.scope)
         self.username = self.user.get_username()
-        self.held = []
+        self.stream = RoomStream(
+            write=self.write,
+            read_after=self.read_after,
+            close=self.close_soon,
+            user_id=self.user.pk,
+            room_id=self.room.pk,
+        )
         await self.listen(self.room.group_name)
         self.socket_id = f"{get_hub().link.origin}#{next(self._ids)}"  # unique across processes
         await self.accept()
@@ -100,11 +104,10 @@ class ChatConsumer(HubConsumer):
         if malformed:
             with translation.override(self.language):
                 message = _("Invalid 'after' parameter; sending the latest messages.")
-            await self.send_error(message, "invalid_after")
-        history = await read_retrying(services.room_history, room=self.room, after=after)
+            self.send_error(message, "invalid_after")
+        history = await read_retrying(selectors.room_history, room=self.room, after=after)
         self.write(protocol.encode(history))
-        self.cursor, self.history_sent = history["seq"], True
-        self.release_held()
+        self.stream.start(history["seq"])
         get_watchdog().watch(self)
 
         presence = get_presence()
@@ -135,119 +138,114 @@ class ChatConsumer(HubConsumer):
                 if text_data is None:
                     raise ProtocolError(_("Binary frames are not supported."), "binary_frame")
                 frame = protocol.parse_client_frame(text_data)
-                await self.handle(frame)
+                await self.handlers[type(frame)](self, frame)
             except ProtocolError as exc:
-                await self.send_error(exc.message, exc.code, exc.client_id)
+                self.send_error(exc.message, exc.code, exc.client_id)
             except ActionError as exc:
-                client_id = frame.client_id if isinstance(frame, protocol.SendMessage) else None
-                await self.send_error(exc.message, exc.code, client_id)
-                if exc.code == services.UNAUTHENTICATED:
+                self.send_error(exc.message, exc.code, _client_id(frame))
+                if exc.code == UNAUTHENTICATED:
                     # The change's event was lost or is on its way: the same check closes the socket.
                     await self.recheck_session()
             except Exception:  # a fault of ours or of the database: the socket stays open
                 logger.exception("a %s frame failed", type(frame).__name__)
-                client_id = frame.client_id if isinstance(frame, protocol.SendMessage) else None
-                await self.send_error(_("Something went wrong on the server; try again."), "server_error", client_id)
+                self.send_error(_("Something went wrong on the server; try again."), "server_error", _client_id(frame))
 
-    async def handle(self, frame: protocol.ClientFrame) -> None:
-        """Carry out one parsed client frame."""
-        if isinstance(frame, protocol.Typing | protocol.StopTyping):
-            await self.relay_typing(isinstance(frame, protocol.Typing))
-            return
-        if isinstance(frame, protocol.MarkRead):  # not a write others see: no rate limit
-            await database_sync_to_async(services.room_mark_read)(room=self.room, user=self.user, seq=frame.seq)
-            return
-        if not await ratelimit.allow_write(self.user.pk):
-            raise ActionError(_("You are sending too fast; wait a moment."), "rate_limited")
-        if isinstance(frame, protocol.SendMessage):
-            refusal = await mass_mention.refusal(room=self.room, user=self.user, frame=frame)
-            if refusal is not None:
-                self.write(protocol.encode(refusal))
-                return
-            result = await get_batcher().send(SendRequest(self.room, self.user, frame.content, frame.client_id))
-            if isinstance(result, ActionError):
-                raise result
-            message, created = result
-            if not created:
-                # A retried send: only this socket needs the echo it missed. Never ahead of
-                # the socket's cursor, or the client would skip the events before it.
-                if message.seq > self.cursor:
-                    self.resync()
-                else:
-                    payload = await database_sync_to_async(protocol.message_payload)(message)
-                    self.write(protocol.encode(protocol.message_sent(payload)))
-        elif isinstance(frame, protocol.EditMessage):
-            await database_sync_to_async(services.message_edit)(
-                room=self.room, user=self.user, message_id=frame.message_id, content=frame.content
-            )
-        elif isinstance(frame, protocol.DeleteMessage):
-            await database_sync_to_async(services.message_delete)(
-                room=self.room, user=self.user, message_id=frame.message_id
-            )
+    def send_error(self, message: str, code: str, client_id: str | None = None) -> None:
+        self.write(protocol.encode(protocol.error(message, code, client_id)))
 
-    async def relay_typing(self, typing: bool) -> None:
+    # Client frames, by parsed class (the handlers table below): errors are raised, and receive() answers them.
+
+    async def on_typing(self, frame: protocol.Typing | protocol.StopTyping) -> None:
         """Tell the others, throttled per user and room (chat.typing_throttle): extra frames are dropped silently."""
-        room, user = self.room, self.user
         get_typing_throttle().update(
-            room_id=room.pk, group=room.group_name, user_id=user.pk, username=self.username, typing=typing
+            room_id=self.room.pk,
+            group=self.room.group_name,
+            user_id=self.user.pk,
+            username=self.username,
+            typing=isinstance(frame, protocol.Typing),
         )
 
-    async def send_error(self, message: str, code: str, client_id: str | None = None) -> None:
-        await self.send(text_data=protocol.encode(protocol.error(message, code, client_id)))
+    async def on_mark_read(self, frame: protocol.MarkRead) -> None:
+        """Move the user's read cursor (not a write others see: no rate limit)."""
+        await database_sync_to_async(services.room_mark_read)(room=self.room, user=self.user, seq=frame.seq)
+
+    async def on_send(self, frame: protocol.SendMessage) -> None:
+        """Store a message (through the batcher); a retry of a stored one is answered to this socket alone."""
+        await self.limit_writes()
+        refusal = await mass_mention.refusal(room=self.room, user=self.user, frame=frame)
+        if refusal is not None:
+            self.write(protocol.encode(refusal))
+            return
+        result = await get_batcher().send(SendRequest(self.room, self.user, frame.content, frame.client_id))
+        if isinstance(result, ActionError):
+            raise result
+        message, created = result
+        if created:
+            return  # everyone, this socket included, gets it from the room's stream
+        # Only this socket needs the echo it missed. Never ahead of the socket's cursor,
+        # or the client would skip the events before it.
+        if message.seq > self.stream.cursor:
+            self.stream.resync()
+        else:
+            payload = await database_sync_to_async(protocol.message_payload)(message)
+            self.write(protocol.encode(protocol.message_sent(payload)))
+
+    async def on_edit(self, frame: protocol.EditMessage) -> None:
+        await self.limit_writes()
+        await database_sync_to_async(services.message_edit)(
+            room=self.room, user=self.user, message_id=frame.message_id, content=frame.content
+        )
+
+    async def on_delete(self, frame: protocol.DeleteMessage) -> None:
+        await self.limit_writes()
+        await database_sync_to_async(services.message_delete)(
+            room=self.room, user=self.user, message_id=frame.message_id
+        )
+
+    async def limit_writes(self) -> None:
+        """Refuse a write others see (send, edit, delete) over the user's rate."""
+        if not await ratelimit.allow_write(self.user.pk):
+            raise ActionError(_("You are sending too fast; wait a moment."), "rate_limited")
+
+    handlers = {
+        protocol.Typing: on_typing,
+        protocol.StopTyping: on_typing,
+        protocol.MarkRead: on_mark_read,
+        protocol.SendMessage: on_send,
+        protocol.EditMessage: on_edit,
+        protocol.DeleteMessage: on_delete,
+    }
+
+    # The stream's database read, and what the watchdog asks of a socket.
+
+    async def read_after(self, seq: int, gap_start: int) -> Page:
+        """One page of the frames this socket missed after room event `seq`, encoded."""
+        frames, cursor, caught_up = await database_sync_to_async(selectors.events_after)(
+            room=self.room, reader=self.user, seq=seq, gap_start=gap_start
+        )
+        return [protocol.encode(frame) for frame in frames], cursor, caught_up
+
+    @property
+    def cursor(self) -> int:
+        """The highest room event this socket has written."""
+        return self.stream.cursor
+
+    def resync(self) -> None:
+        """Read what this socket missed: the watchdog saw it fall behind."""
+        self.stream.resync()
 
     # Hub events (see chat.broadcast): handled at once, never waiting.
 
     def room_event(self, event: dict) -> None:
-        """Forward a room frame: in room order, once, and never one's own typing."""
-        seq = event["seq"]
-        if seq is None and not self.history_sent:
-            return  # typing or presence before the history: the client is not listening yet
-        if seq is not None:
-            if self.held is not None:
-                self.held.append(event)
-                return
-            if seq <= self.cursor:
-                return  # already sent (history, or filled in from a gap)
-            if seq > self.cursor + 1:
-                self.held = [event]
-                asyncio.get_running_loop().create_task(self.fill_gap())
-                return
-            self.cursor = seq
-        if event["skip_user"] is not None and event["skip_user"] == self.user.pk:
-            return
-        self.write(event["text"], event.get("frame"))
-
-    def release_held(self) -> None:
-        held, self.held = self.held, None
-        for event in held or ():
-            self.room_event(event)
-
-    def resync(self) -> None:
-        """Send what this socket missed (the watchdog saw it fall behind, or a retried send is ahead of it)."""
-        if self.held is None and self.outbox is not None:
-            self.held = []
-            asyncio.get_running_loop().create_task(self.fill_gap())
-
-    async def fill_gap(self) -> None:
-        """Events reached this socket out of order or not at all: send what was missed from the database."""
-        try:
-            gap_start, caught_up = self.cursor, False
-            while not caught_up:
-                frames, self.cursor, caught_up = await database_sync_to_async(services.events_after)(
-                    room=self.room, reader=self.user, seq=self.cursor, gap_start=gap_start
-                )
-                for frame in frames:
-                    self.write(protocol.encode(frame))
-        except ActionError:  # no longer a member, and the removal's event never came
-            self.close_soon(CLOSE_FORBIDDEN)
-            return
-        except Exception:  # the database is away: the watchdog asks again
-            logger.warning("filling a gap in room %s failed", self.room.pk, exc_info=True)
-            self.held = None
-            return
-        self.release_held()
+        """A room frame: the stream writes it in room order, once, and never one's own typing."""
+        self.stream.event(event)
 
     def room_member_removed(self, event: dict) -> None:
         """The user lost access to this room: stop receiving at once."""
         if event["user_id"] == self.user.pk:
             self.close_soon(CLOSE_FORBIDDEN)
+
+
+def _client_id(frame: protocol.ClientFrame | None) -> str | None:
+    """The client_id an error answers: a refused send names its own."""
+    return frame.client_id if isinstance(frame, protocol.SendMessage) else None

@@ -6,6 +6,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from chat.models import ROOM_NAME_MAX_LENGTH, room_name_validator
+from chat.usernames import validate_username
 
 
 class SignUpForm(UserCreationForm):
@@ -18,8 +19,6 @@ class SignUpForm(UserCreationForm):
         self.fields["username"].help_text = _("Letters (accents are fine), digits, and . _ -")
 
     def clean_username(self):
-        from notifications.signals import validate_username
-
         username = super().clean_username()
         if username is None:  # Django already refused it: taken, in the same or another case
             return username

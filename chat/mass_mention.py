@@ -8,14 +8,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from chat import protocol
+from chat.mentions import is_room_wide
 from chat.models import Membership, Message
-from notifications.services import ROOM_WIDE_MENTIONS, mentioned_names
 from realtime import ratelimit
-
-
-def is_room_wide(content: str) -> bool:
-    """Whether a message mentions the whole room (and so notifies every member)."""
-    return any(name.lower() in ROOM_WIDE_MENTIONS for name in mentioned_names(content))
 
 
 def _people_to_notify(*, room, user, client_id: str | None) -> int | None:

@@ -9,6 +9,8 @@ from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from chat import hooks
+
 ROOM_NAME_PATTERN = r"[-a-zA-Z0-9_]+"
 ROOM_NAME_MAX_LENGTH = 50
 # Names that are pages of their own under /rooms/.
@@ -37,9 +39,10 @@ class RoomQuerySet(models.QuerySet):
         return self.filter(is_private=False)
 
     def with_unread(self, user) -> "RoomQuerySet":
-        """Annotate `unread` (others' messages after the user's read cursor) and `mentions` (unread mentions)."""
-        from notifications.models import Notification
+        """Annotate `unread` (others' messages after the user's read cursor) and the badges other apps add.
 
+        Those come from the room_badges hook (chat.hooks): notifications adds `mentions`.
+        """
         last_read = Membership.objects.filter(room=OuterRef("pk"), user=user).values("last_read_seq")[:1]
         unread = (
             Message.objects.filter(room=OuterRef("pk"), seq__gt=OuterRef("my_last_read"), deleted=False)
@@ -48,16 +51,11 @@ class RoomQuerySet(models.QuerySet):
             .annotate(n=Count("pk"))
             .values("n")
         )
-        mentions = (
-            Notification.objects.filter(room=OuterRef("pk"), recipient=user, kind="mention", read_at__isnull=True)
-            .values("room")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
+        badges = {}
+        for _receiver, annotations in hooks.room_badges.send(Room, user=user):
+            badges.update(annotations)
         return self.annotate(
-            my_last_read=Coalesce(Subquery(last_read), 0),
-            unread=Coalesce(Subquery(unread), 0),
-            mentions=Coalesce(Subquery(mentions), 0),
+            my_last_read=Coalesce(Subquery(last_read), 0), unread=Coalesce(Subquery(unread), 0), **badges
         )
 
 

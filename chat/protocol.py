@@ -1,23 +1,64 @@
-"""The WebSocket wire protocol: every frame Charla accepts or sends is parsed or built here.
+"""The chat socket's client frames: each one's schema, declared once, and the parser that accepts them.
 
-Frame and key names follow the seed tutorial (`mensaje`, `historial`, `escribiendo`, ...)
-so that its `websocket.js` keeps working; extensions keep the same style. The full
-reference is docs/protocol.md.
+Frame and key names follow the seed tutorial (`mensaje`, `escribiendo`, ...) so that its
+`websocket.js` keeps working. A client schema lists the keys the server reads; other keys
+are ignored, as old clients expect. The server frames and their builders are in
+chat/events.py, re-exported here for the callers that build frames through this module.
+The full reference is docs/protocol.md, checked against these schemas.
 """
-
-from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Annotated, Literal, NotRequired, TypedDict
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from chat.validation import InvalidText, clean_message_text
+from chat.events import (
+    ErrorCode,
+    encode,
+    error,
+    history,
+    mass_mention_confirm,
+    message_deleted,
+    message_edited,
+    message_payload,
+    message_sent,
+    online_users,
+    stop_typing,
+    typing,
+    user_joined,
+    user_left,
+)
+from chat.schema import NOT_NEGATIVE, POSITIVE, Check, registry
+from chat.validation import InvalidText, clean_message_text, is_storable_text
 
-if TYPE_CHECKING:
-    from chat.models import Message
+__all__ = [
+    "CLIENT_FRAMES",
+    "ClientFrame",
+    "DeleteMessage",
+    "EditMessage",
+    "MarkRead",
+    "ProtocolError",
+    "SendMessage",
+    "StopTyping",
+    "Typing",
+    "encode",
+    "error",
+    "history",
+    "mass_mention_confirm",
+    "message_deleted",
+    "message_edited",
+    "message_payload",
+    "message_sent",
+    "online_users",
+    "parse_client_frame",
+    "parse_mark_read",
+    "stop_typing",
+    "typing",
+    "user_joined",
+    "user_left",
+]
 
 CLIENT_ID_MAX_LENGTH = 64
 
@@ -25,14 +66,63 @@ CLIENT_ID_MAX_LENGTH = 64
 class ProtocolError(Exception):
     """A client frame that cannot be accepted; its text goes back in an `error` frame."""
 
-    def __init__(self, message: str, code: str, client_id: str | None = None):
+    def __init__(self, message: str, code: ErrorCode, client_id: str | None = None):
         super().__init__(message)
         self.message = message
         self.code = code
         self.client_id = client_id  # of the refused send, when it named one
 
 
-# Client -> server frames.
+# Schemas.
+
+
+def _is_client_id(value: str) -> bool:
+    return 0 < len(value) <= CLIENT_ID_MAX_LENGTH and value.isprintable()
+
+
+CLIENT_ID = Check(_is_client_id, "1 to 64 printable characters")
+# Blank or too long text is refused too (`empty_message`, `message_too_long`): limits, not types.
+MESSAGE_TEXT = Check(is_storable_text, "text a database stores (no NUL, no lone surrogate)")
+
+
+class SendFrame(TypedDict):
+    """`mensaje`: send a message; a frame without `type` is one, as in the tutorial."""
+
+    type: NotRequired[Literal["mensaje"]]
+    mensaje: Annotated[str, MESSAGE_TEXT]
+    client_id: NotRequired[Annotated[str, CLIENT_ID] | None]
+    confirmar_mencion: NotRequired[bool]
+
+
+class TypingSignalFrame(TypedDict):
+    type: Literal["escribiendo"]
+
+
+class StopTypingSignalFrame(TypedDict):
+    type: Literal["dejar_escribir"]
+
+
+class EditFrame(TypedDict):
+    type: Literal["editar"]
+    id: Annotated[int, POSITIVE]
+    mensaje: Annotated[str, MESSAGE_TEXT]
+
+
+class DeleteFrame(TypedDict):
+    type: Literal["eliminar"]
+    id: Annotated[int, POSITIVE]
+
+
+class ReadFrame(TypedDict):
+    type: Literal["leido"]
+    seq: Annotated[int, NOT_NEGATIVE]
+
+
+CLIENT_FRAMES = registry(SendFrame, TypingSignalFrame, StopTypingSignalFrame, EditFrame, DeleteFrame, ReadFrame)
+DEFAULT_CLIENT_TYPE = "mensaje"  # the tutorial's frames have no `type`
+
+
+# Parsed frames.
 
 
 @dataclass(frozen=True)
@@ -84,8 +174,7 @@ def parse_client_frame(text: str) -> ClientFrame:
         raise ProtocolError(_("Invalid JSON."), "invalid_json") from None
     if not isinstance(data, dict):
         raise ProtocolError(_("A frame must be a JSON object."), "invalid_frame")
-    # The tutorial treats a frame without a type as a chat message.
-    frame_type = data.get("type", "mensaje")
+    frame_type = data.get("type", DEFAULT_CLIENT_TYPE)
     if frame_type == "mensaje":
         client_id = _client_id(data)
         try:
@@ -120,7 +209,7 @@ def _client_id(data: dict) -> str | None:
     client_id = data.get("client_id")
     if client_id is None:
         return None
-    if not isinstance(client_id, str) or not 0 < len(client_id) <= CLIENT_ID_MAX_LENGTH or not client_id.isprintable():
+    if not isinstance(client_id, str) or not _is_client_id(client_id):
         raise ProtocolError(_("Invalid client_id."), "invalid_field")
     return client_id
 
@@ -139,152 +228,8 @@ def _message_id(data: dict) -> int:
     return message_id
 
 
-# Server -> client frames.
-
-
-def message_payload(message: Message) -> dict[str, Any]:
-    """The inner message object: the tutorial's `to_dict()` plus Charla's extensions."""
-    return {
-        "id": message.pk,
-        "autor": message.author.get_username(),
-        "autor_id": message.author_id,
-        "contenido": "" if message.deleted else message.content,
-        "enviado_en": message.sent.isoformat(),
-        "editado": message.edited,
-        "editado_en": message.edited_at.isoformat() if message.edited_at else None,
-        "eliminado": message.deleted,
-        "seq": message.seq,
-        "sala": message.room.name,
-        "client_id": message.client_id,
-    }
-
-
-def history(messages: list[dict], seq: int, limited: bool = False) -> dict:
-    """`historial`: messages oldest first, the room's event counter, and whether some were left out."""
-    return {"type": "historial", "mensajes": messages, "seq": seq, "limited": limited}
-
-
-def message_sent(payload: dict) -> dict:
-    return {"type": "mensaje", "mensaje": payload}
-
-
-def message_edited(payload: dict, seq: int) -> dict:
-    return {"type": "mensaje_editado", "mensaje": payload, "seq": seq}
-
-
-def message_deleted(message_id: int, seq: int) -> dict:
-    return {"type": "mensaje_eliminado", "id": message_id, "seq": seq}
-
-
-def user_joined(username: str) -> dict:
-    return {"type": "usuario_unido", "username": username}
-
-
-def user_left(username: str) -> dict:
-    return {"type": "usuario_salio", "username": username}
-
-
-def online_users(usernames: list[str]) -> dict:
-    """`usuarios_conectados`: who is online in the room now (sent on connect; then joins and leaves)."""
-    return {"type": "usuarios_conectados", "usuarios": usernames, "total": len(usernames)}
-
-
-def typing(username: str) -> dict:
-    return {"type": "escribiendo", "username": username}
-
-
-def stop_typing(username: str) -> dict:
-    return {"type": "dejar_escribir", "username": username}
-
-
-def error(message: str, code: str, client_id: str | None = None) -> dict:
-    """`error`: human text in the socket's language and a stable code; a refused send names its client_id."""
-    frame = {"type": "error", "error": message, "code": code}
-    if client_id is not None:
-        frame["client_id"] = client_id
-    return frame
-
-
-def mass_mention_confirm(message: str, people: int, client_id: str | None = None) -> dict:
-    """`error` with code `mass_mention_confirm`: resend with `confirmar_mencion: true` to notify `miembros` people."""
-    return {**error(message, "mass_mention_confirm", client_id), "miembros": people}
-
-
-def encode(frame: dict) -> str:
-    """Serialize a frame once, compactly, keeping non-ASCII text as it is."""
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
-
-
-# The read cursor (chat socket, client -> server).
-
-
 def parse_mark_read(data: dict) -> MarkRead:
     seq = data.get("seq")
     if type(seq) is not int or seq < 0:
         raise ProtocolError(_("Invalid sequence number."), "invalid_field")
     return MarkRead(seq=seq)
-
-
-# The notifications socket (/ws/notifications/), server -> client.
-
-PRIORITY_TO_WIRE = {"high": "alta", "normal": "normal", "low": "baja"}
-PRIORITY_FROM_WIRE = {wire: stored for stored, wire in PRIORITY_TO_WIRE.items()}
-
-
-def notification_payload(notification) -> dict[str, Any]:
-    """A stored notification as the notifications socket and page carry it."""
-    kind = notification.kind
-    frame = {
-        "type": "notificacion" if kind == "announcement" else "notificacion_personal",
-        "id": notification.pk,
-        "titulo": notification.title,
-        "mensaje": notification.message,
-        "creado": notification.created.isoformat(),
-        "leida": notification.read_at is not None,
-    }
-    if kind == "announcement":
-        frame["prioridad"] = PRIORITY_TO_WIRE[notification.priority]
-        frame["anuncio_id"] = notification.announcement_id
-    else:
-        frame["url"] = notification.url or None
-        frame["tipo"] = "mencion" if kind == "mention" else "personal"
-    return frame
-
-
-def announcement(announcement_obj) -> dict[str, Any]:
-    """`notificacion`: an announcement, live, the same for everyone (each marks it read by `anuncio_id`)."""
-    return {
-        "type": "notificacion",
-        "id": None,
-        "anuncio_id": announcement_obj.pk,
-        "titulo": announcement_obj.title,
-        "mensaje": announcement_obj.message,
-        "prioridad": PRIORITY_TO_WIRE[announcement_obj.priority],
-        "creado": announcement_obj.created.isoformat(),
-        "leida": False,
-    }
-
-
-def notification_history(notifications: list[dict], unread: int, rooms: dict[str, dict]) -> dict:
-    """`historial_notificaciones`: on connect, the latest unread notifications, how many are unread,
-    and each of the user's rooms' unread and mention counts (badges start right after a reconnect)."""
-    return {"type": "historial_notificaciones", "notificaciones": notifications, "no_leidas": unread, "salas": rooms}
-
-
-def room_counts(unread: int, mentions: int) -> dict:
-    return {"no_leidos": unread, "menciones": mentions}
-
-
-def room_activity(room_name: str, seq: int, author: str, mentions: list[str]) -> dict:
-    """`actividad_sala`: a message arrived in one of your rooms (for unread and mention badges)."""
-    return {"type": "actividad_sala", "sala": room_name, "seq": seq, "autor": author, "menciones": mentions}
-
-
-def room_read(room_name: str, seq: int) -> dict:
-    """`sala_leida`: you read a room up to `seq` (in another tab, perhaps)."""
-    return {"type": "sala_leida", "sala": room_name, "seq": seq}
-
-
-def notifications_read(ids: list[int] | None, announcement_ids: list[int] | None) -> dict:
-    """`notificaciones_leidas`: these notifications and announcements (or, with nulls, all) were read."""
-    return {"type": "notificaciones_leidas", "ids": ids, "anuncios": announcement_ids}

@@ -1,4 +1,5 @@
-"""Signal receivers: sockets close when their session logs out, or their user may no longer act as before.
+"""Signal receivers: unsafe usernames are refused; sockets close when their session logs out, or their user
+may no longer act as before.
 
 A password change, a deactivation or a deletion ends the user's other sessions over
 HTTP (Django checks the session's password hash at each request); open sockets hear it
@@ -14,6 +15,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
+from chat.usernames import validate_reserved, validate_username
 from realtime import publish
 
 CREDENTIAL_FIELDS = frozenset({"password", "is_active"})
@@ -24,6 +26,25 @@ def close_sockets_of_logged_out_session(sender, request, user, **kwargs):
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     if session_key:
         publish.session_ended_sync(session_key)
+
+
+def _is_new_name(sender, instance, update_fields) -> bool:
+    """Whether this save gives the user a name they did not have (names taken before the rules stay usable)."""
+    if instance._state.adding:
+        return True
+    field = sender.USERNAME_FIELD
+    if update_fields is not None and field not in update_fields:
+        return False
+    stored = sender.objects.filter(pk=instance.pk).values_list(field, flat=True).first()
+    return stored != instance.get_username()
+
+
+@receiver(pre_save, sender=settings.AUTH_USER_MODEL)
+def refuse_unsafe_usernames(sender, instance, raw=False, update_fields=None, **kwargs):
+    """Nobody takes @sala or @room; a new name follows chat.usernames (the admin and scripts too)."""
+    validate_reserved(instance.get_username())
+    if not raw and _is_new_name(sender, instance, update_fields):
+        validate_username(instance.get_username(), exclude_pk=instance.pk)
 
 
 @receiver(pre_save, sender=settings.AUTH_USER_MODEL)

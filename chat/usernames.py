@@ -1,7 +1,9 @@
 """Username rules: names that cannot pass for someone else's and that can always be @mentioned.
 
+@sala and @room mention a whole room, so nobody may take them.
+
 A name is Latin letters (with or without accents), ASCII digits and `.`, `_`, `-`, and does
-not end with `.` (notifications.services.MENTION would stop before it). That rules out
+not end with `.` (chat.mentions.MENTION would stop before it). That rules out
 every other script (a Cyrillic `а` in `аlice`), lookalike Latin letters such as `ɑ`, `ı`
 or `ꞵ`, fullwidth forms, invisible and combining characters. A name is also refused when
 it looks the same as a taken one: the same ignoring case, or with `I`, `l` and `1`, or `O`
@@ -16,6 +18,8 @@ import unicodedata
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+from chat.mentions import ROOM_WIDE_MENTIONS
 
 ASCII_LETTERS = frozenset(string.ascii_letters)
 ALLOWED_ASCII = ASCII_LETTERS | frozenset(string.digits) | frozenset("._-")
@@ -88,3 +92,16 @@ def validate_not_lookalike(username: str, *, exclude_pk=None) -> None:
     """Refuse a name that looks like one already taken."""
     if lookalike_of(username, exclude_pk=exclude_pk) is not None:
         raise ValidationError(_("A user with that username already exists."), code="unique")
+
+
+def validate_reserved(username: str) -> None:
+    """Refuse the names that mention a whole room."""
+    if username.lower() in ROOM_WIDE_MENTIONS:
+        raise ValidationError(_("This name is reserved for mentioning a whole room."), code="reserved")
+
+
+def validate_username(username: str, *, exclude_pk=None) -> None:
+    """Refuse a name nobody may take: reserved, outside the safe characters, or a lookalike of a taken one."""
+    validate_reserved(username)
+    validate_username_characters(username)
+    validate_not_lookalike(username, exclude_pk=exclude_pk)

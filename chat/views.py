@@ -10,7 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from chat import protocol, services
+from chat import protocol, selectors, services
+from chat.errors import ActionError, RoomNotFound
 from chat.forms import InviteForm, RoomForm, SignUpForm
 from chat.models import Membership, Room
 
@@ -54,7 +55,7 @@ def room_create(request):
 def _open_room(request, room_name: str) -> Room:
     try:
         return services.room_open(user=request.user, name=room_name)
-    except services.RoomNotFound:
+    except RoomNotFound:
         raise Http404(_("Room not found.")) from None
 
 
@@ -70,10 +71,10 @@ def room(request, room_name):
             "room": room,
             "last_read_seq": last_read_seq,
             "my_rooms": Room.objects.joined_by(request.user).with_unread(request.user).order_by("name"),
-            "is_owner": services.is_owner(room=room, user=request.user),
+            "is_owner": selectors.is_owner(room=room, user=request.user),
             "message_max_chars": settings.CHARLA_MESSAGE_MAX_CHARS,
-        },
             "history_size": settings.CHARLA_HISTORY_SIZE,
+        },
     )
 
 
@@ -96,8 +97,8 @@ def room_messages(request, room_name):
             status=400,
         )
     try:
-        page, more = services.messages_before(room=room, before_id=before, limit=limit or settings.CHARLA_HISTORY_SIZE)
-    except services.ActionError as exc:
+        page, more = selectors.messages_before(room=room, before_id=before, limit=limit or settings.CHARLA_HISTORY_SIZE)
+    except ActionError as exc:
         return JsonResponse({"error": exc.message}, status=404)
     return JsonResponse({"mensajes": [protocol.message_payload(m) for m in page], "hay_mas": more})
 
@@ -117,7 +118,7 @@ def _optional_int(value, *, minimum, maximum=None):
 @require_http_methods(["GET", "POST"])
 def room_members(request, room_name):
     room = _open_room(request, room_name)
-    is_owner = services.is_owner(room=room, user=request.user)
+    is_owner = selectors.is_owner(room=room, user=request.user)
     form = InviteForm(request.POST or None)
     if request.method == "POST":
         if not is_owner:
@@ -139,7 +140,7 @@ def room_member_remove(request, room_name, user_id):
     user = get_object_or_404(get_user_model(), pk=user_id)
     try:
         services.member_remove(room=room, actor=request.user, user=user)
-    except services.ActionError as exc:
+    except ActionError as exc:
         flash.error(request, exc.message)
         return redirect("room_members", room_name=room.name)
     if user.pk == request.user.pk:

@@ -5,9 +5,9 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
+from chat.usernames import validate_username
 from notifications import services
 from notifications.models import Announcement, Notification
-from notifications.signals import validate_username
 
 
 @admin.register(Announcement)
@@ -22,7 +22,7 @@ class AnnouncementAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        sent = services.announce(obj.title, obj.message, obj.priority, author=request.user)
+        sent = services.announce(obj.title, obj.message, priority=obj.priority, author=request.user)
         obj.pk, obj.created, obj.author = sent.pk, sent.created, sent.author
 
     @admin.display(description=_("read"))

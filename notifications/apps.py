@@ -9,4 +9,4 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self):
-        from notifications import signals  # noqa: F401  (connects receivers)
+        from notifications import receivers  # noqa: F401  (connects the receivers of chat.hooks)

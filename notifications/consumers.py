@@ -6,10 +6,9 @@ import asyncio
 
 from channels.db import database_sync_to_async
 
-from chat import protocol
 from chat.models import Membership, Room
 from chat.watchdog import get_watchdog
-from notifications import services
+from notifications import protocol, services
 from notifications.models import Notification
 from realtime.sockets import CLOSE_UNAUTHENTICATED, HubConsumer
 

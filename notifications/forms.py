@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from notifications.models import Priority
+from notifications.protocol import PRIORITY_FROM_WIRE
 
 
 class AnnouncementForm(forms.Form):
@@ -15,6 +16,4 @@ class AnnouncementForm(forms.Form):
     )
 
     def clean_prioridad(self):
-        from chat.protocol import PRIORITY_FROM_WIRE
-
         return PRIORITY_FROM_WIRE.get(self.cleaned_data.get("prioridad") or "normal", Priority.NORMAL)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from functools import partial
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from chat import protocol
+from chat.mentions import ROOM_WIDE_MENTIONS, mentioned_names
+from chat.models import Membership, Message, Room
+from notifications import protocol
 from notifications.links import is_safe_link
 from notifications.models import Announcement, Notification, Priority
 from realtime.publish import group_send_sync
@@ -21,20 +23,17 @@ EVERYONE = "notifications.all"
 FRAME = "notify.frame"
 ANNOUNCEMENT = "notify.announcement"
 ROOMS_CHANGED = "notify.rooms_changed"
-ROOM_WIDE_MENTIONS = frozenset({"sala", "room"})
-MENTION = re.compile(r"(?<![\w@.])@([\w.+-]+[\w+-]|[\w])", re.UNICODE)
-MAX_MENTIONS = 50
 
 
-def user_group(user_id) -> str:
+def user_group(user_id: int) -> str:
     return f"notifications.user.{user_id}"
 
 
-def room_group(room_id) -> str:
+def room_group(room_id: int) -> str:
     return f"notifications.room.{room_id}"
 
 
-def send_frame_on_commit(group: str, frame: dict) -> None:
+def send_frame_on_commit(*, group: str, frame: dict) -> None:
     """Deliver a frame (serialized once) to a notifications group after the transaction commits."""
     message = {"type": FRAME, "text": protocol.encode(frame)}
     transaction.on_commit(partial(group_send_sync, group, message))
@@ -49,17 +48,19 @@ def _check_link(url: str | None) -> None:
         raise ValueError(f"url must be a path ('/rooms/general/') or an http(s) address, not {url!r}")
 
 
-def notify_user(user, title: str, message: str, url: str | None = None) -> Notification:
+def notify_user(user: AbstractBaseUser, title: str, message: str, *, url: str | None = None) -> Notification:
     """Store a personal notification for `user` and push it to their open pages on commit."""
     _check_link(url)
     notification = Notification.objects.create(
         recipient=user, kind=Notification.Kind.PERSONAL, title=title[:200], message=message, url=url or ""
     )
-    send_frame_on_commit(user_group(user.pk), protocol.notification_payload(notification))
+    send_frame_on_commit(group=user_group(user.pk), frame=protocol.notification_payload(notification))
     return notification
 
 
-def announce(title: str, message: str, priority: str = Priority.NORMAL, author=None) -> Announcement:
+def announce(
+    title: str, message: str, *, priority: str = Priority.NORMAL, author: AbstractBaseUser | None = None
+) -> Announcement:
     """Store an announcement with a delivery for every user who exists now; push it live on commit."""
     if priority not in Priority.values:
         raise ValueError(f"priority must be one of {Priority.values}, not {priority!r}")
@@ -87,7 +88,9 @@ def announce(title: str, message: str, priority: str = Priority.NORMAL, author=N
     return announcement
 
 
-def mark_read(user, *, ids: list[int] | None = None, announcement_ids: list[int] | None = None) -> int:
+def mark_read(
+    user: AbstractBaseUser, *, ids: list[int] | None = None, announcement_ids: list[int] | None = None
+) -> int:
     """Mark some of the user's notifications read (all of them when neither list is given)."""
     every = ids is None and announcement_ids is None
     unread = Notification.objects.for_user(user).unread()
@@ -103,11 +106,11 @@ def mark_read(user, *, ids: list[int] | None = None, announcement_ids: list[int]
             frame = protocol.notifications_read(None, None)
         else:
             frame = protocol.notifications_read([pk for pk, _ in marked], sorted({a for _, a in marked if a}))
-        send_frame_on_commit(user_group(user.pk), frame)
+        send_frame_on_commit(group=user_group(user.pk), frame=frame)
     return len(marked)
 
 
-def withdraw_mentions(message) -> None:
+def withdraw_mentions(*, message: Message) -> None:
     """A deleted message's mentions go away: its text must not linger in anyone's list or count."""
     withdrawn = list(
         Notification.objects.filter(chat_message=message, kind=Notification.Kind.MENTION).values_list(
@@ -119,32 +122,22 @@ def withdraw_mentions(message) -> None:
     Notification.objects.filter(pk__in=[pk for pk, _, _ in withdrawn]).delete()
     for pk, recipient_id, read_at in withdrawn:
         if read_at is None:
-            send_frame_on_commit(user_group(recipient_id), protocol.notifications_read([pk], []))
+            send_frame_on_commit(group=user_group(recipient_id), frame=protocol.notifications_read([pk], []))
 
 
-def unread_count(user) -> int:
+def unread_count(user: AbstractBaseUser) -> int:
+    """How many of the user's notifications are unread."""
     return Notification.objects.for_user(user).unread().count()
 
 
-# Mentions, called by chat.services inside the message's transaction.
+# Mentions, called by notifications.receivers inside the message's transaction.
 
 
-def mentioned_names(text: str) -> list[str]:
-    """The distinct @names in a message, in order."""
-    seen = []
-    for name in MENTION.findall(text):
-        if name.lower() not in (n.lower() for n in seen):
-            seen.append(name)
-    return seen[:MAX_MENTIONS]
-
-
-def notify_mentions(message) -> list[str]:
+def notify_mentions(*, message: Message) -> list[str]:
     """Notify the users a message mentions who may read its room (@sala/@room: every member).
 
     Returns the usernames notified, for the room's activity frame.
     """
-    from chat.models import Membership
-
     names = mentioned_names(message.content)
     if not names:
         return []
@@ -179,10 +172,18 @@ def notify_mentions(message) -> list[str]:
         for user in recipients
     )
     for notification in created:
-        send_frame_on_commit(user_group(notification.recipient_id), protocol.notification_payload(notification))
+        send_frame_on_commit(
+            group=user_group(notification.recipient_id), frame=protocol.notification_payload(notification)
+        )
     return sorted(user.get_username() for user in recipients)
 
 
-def rooms_changed_on_commit(user_id) -> None:
+def mentions_mark_read(*, user: AbstractBaseUser, room: Room, seq: int) -> int:
+    """Mark read the user's unread mentions in `room` up to room event `seq` (their read cursor moved there)."""
+    mentions = Notification.objects.for_user(user).unread().filter(room=room, chat_message__seq__lte=seq)
+    return mark_read(user, ids=list(mentions.values_list("pk", flat=True)))
+
+
+def rooms_changed_on_commit(*, user_id: int) -> None:
     """The user joined or left a room: their notification sockets re-read which rooms to watch."""
     transaction.on_commit(partial(group_send_sync, user_group(user_id), {"type": ROOMS_CHANGED}))

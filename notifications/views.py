@@ -10,8 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from chat import protocol
-from notifications import services
+from notifications import protocol, services
 from notifications.forms import AnnouncementForm
 from notifications.models import Announcement, Notification
 
@@ -76,7 +75,10 @@ def announce_endpoint(request):
     if not form.is_valid():
         return JsonResponse({"error": form.errors.get_json_data()}, status=400)
     services.announce(
-        form.cleaned_data["titulo"], form.cleaned_data["mensaje"], form.cleaned_data["prioridad"], author=request.user
+        form.cleaned_data["titulo"],
+        form.cleaned_data["mensaje"],
+        priority=form.cleaned_data["prioridad"],
+        author=request.user,
     )
     return JsonResponse({"status": "enviado"})
 
@@ -92,7 +94,7 @@ def announce_page(request):
         services.announce(
             form.cleaned_data["titulo"],
             form.cleaned_data["mensaje"],
-            form.cleaned_data["prioridad"],
+            priority=form.cleaned_data["prioridad"],
             author=request.user,
         )
         flash.success(request, _("Announcement sent."))

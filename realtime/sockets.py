@@ -2,15 +2,20 @@
 what it took however it ends.
 
 Why it replaces Channels' `__call__` and `dispatch` (channels 4.3.2, `channels.consumer.AsyncConsumer`):
-- Channels gives every consumer a layer channel and waits, per frame, on a new task over the
-  client and the layer (`asyncio.wait`); a socket here has no layer channel (the hub listens
-  for all sockets of the process), so it only awaits the client.
+- Channels' loop (`channels.utils.await_many_dispatch`) wraps every receive in a new task and
+  waits on it with `asyncio.wait`, so that it hears the client and the consumer's layer channel
+  at once; a socket here has no layer channel (the hub listens for all sockets of the
+  process), so it only awaits the client.
 - Channels' `dispatch` hops to a thread to close stale database connections before every
   frame (about 30 % of server time at a room of 100); `database_sync_to_async` already does
   that around each query.
+- Channels' `__call__` calls no `disconnect` when `connect` fails half-way; here `release()`
+  runs however the socket ends.
 What an upgrade could break: a Channels that stops calling `websocket_connect`,
-`websocket_receive` and `websocket_disconnect` by `get_handler_name`, or changes
-`AsyncWebsocketConsumer.accept`/`close`; `tests/test_consumers.py` covers every path.
+`websocket_receive` and `websocket_disconnect` by `get_handler_name`, that sets up in
+`__call__` anything besides `scope`, `base_send` and `channel_layer` for its other methods to
+use, or that changes `AsyncWebsocketConsumer.accept`/`close`; `tests/test_consumers.py` and
+`tests/test_connect_cleanup.py` cover every path.
 """
 
 from __future__ import annotations
@@ -145,7 +150,7 @@ class HubConsumer(AsyncWebsocketConsumer):
             self.outbox.close(self.close_code)
 
     async def send(self, text_data=None, bytes_data=None, close=False):
-        """Frames go out in order through the outbox, which never waits for a slow reader."""
+        """Text goes out through `write`; `bytes_data` and `close` are ignored (text only; see `close_soon`)."""
         self.write(text_data)
 
     def write(self, text: str, frame: bytes | None = None) -> None:

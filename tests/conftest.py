@@ -112,6 +112,22 @@ def luis(make_user):
 
 
 @pytest.fixture
+def lobby(ana):
+    """A public room of ana's."""
+    from chat import services
+
+    return services.room_create(creator=ana, name="lobby")
+
+
+@pytest.fixture
+def secret(ana):
+    """A private room of ana's."""
+    from chat import services
+
+    return services.room_create(creator=ana, name="secret", is_private=True)
+
+
+@pytest.fixture
 def login():
     """A test client logged in as a user: `login(user, enforce_csrf_checks=True)`."""
 

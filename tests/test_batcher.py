@@ -8,8 +8,10 @@ from channels.db import database_sync_to_async
 
 from chat import services
 from chat.batcher import SendBatcher
+from chat.errors import ActionError
 from chat.models import Message
-from chat.services import ActionError, SendRequest
+from chat.services import messages as message_services
+from chat.storage import SendRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -148,17 +150,17 @@ async def test_sends_a_broken_try_committed_unseen_are_announced_when_the_retry_
     reader, *_ = await ws_connect(luis, "unseen")
     await connected_and_settled(reader)
     monkeypatch.setattr(batcher_module, "RETRY_DELAYS", (0.01,))
-    store, announce, calls = services.messages_send, services._announce, []
+    store, announce, calls = services.messages_send, message_services._announce, []
 
     def committed_then_broken(requests):
         calls.append(len(requests))
         if len(calls) > 1:
             return store(requests)
-        monkeypatch.setattr(services, "_announce", lambda messages: None)
+        monkeypatch.setattr(message_services, "_announce", lambda messages: None)
         try:
             store(requests)  # committed, but the reply (and so the announcement) never came
         finally:
-            monkeypatch.setattr(services, "_announce", announce)
+            monkeypatch.setattr(message_services, "_announce", announce)
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(services, "messages_send", committed_then_broken)

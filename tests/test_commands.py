@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import RequestFactory
 
-from chat import services
+from chat import selectors, services
 from chat.models import Membership, Room
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def test_create_room_makes_a_private_room_owned_by_the_given_user(ana):
     room = Room.objects.get(name="ops")
     assert room.is_private and room.description == "On call"
     assert Membership.objects.get(room=room).user == ana
-    assert services.is_owner(room=room, user=ana)
+    assert selectors.is_owner(room=room, user=ana)
     assert "ops" in output and "private" in output
 
 

@@ -4,7 +4,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import OperationalError
 
-from chat import services
+from chat import selectors, services
 from chat.watchdog import get_watchdog
 from realtime import presence
 from realtime.hub import get_hub
@@ -43,7 +43,7 @@ async def test_a_history_read_the_database_breaks_twice_closes_with_try_again_an
     def broken(**kwargs):
         raise OperationalError("terminating connection due to administrator command")
 
-    monkeypatch.setattr(services, "room_history", broken)
+    monkeypatch.setattr(selectors, "room_history", broken)
     a, connected, _ = await ws_connect(ana, "general")
     assert connected, "accepted before the history was read"
     assert await next_close_code(a) == 1013, "try again later: the client reconnects"
@@ -51,7 +51,7 @@ async def test_a_history_read_the_database_breaks_twice_closes_with_try_again_an
 
 
 async def test_a_history_read_broken_once_is_read_again(ws_connect, ana, general, monkeypatch):
-    history, calls = services.room_history, []
+    history, calls = selectors.room_history, []
 
     def broken_once(**kwargs):
         calls.append(kwargs)
@@ -59,7 +59,7 @@ async def test_a_history_read_broken_once_is_read_again(ws_connect, ana, general
             raise OperationalError("server closed the connection unexpectedly")
         return history(**kwargs)
 
-    monkeypatch.setattr(services, "room_history", broken_once)
+    monkeypatch.setattr(selectors, "room_history", broken_once)
     a, connected, _ = await ws_connect(ana, "general")
     assert (await connected_and_settled(a))["type"] == "historial"
     assert len(calls) == 2

@@ -278,8 +278,10 @@ async def test_out_of_order_event_is_filled_from_the_database(ws_connect, ana, g
 def _store_without_broadcast(room, author, content):
     from django.db import transaction
 
+    from chat.storage import next_seq
+
     with transaction.atomic():
-        seq = services._next_seq(room.pk)
+        seq = next_seq(room.pk)
         Message.objects.create(room=room, author=author, content=content, seq=seq, updated_seq=seq)
 
 

@@ -9,26 +9,15 @@ from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from chat import protocol
 from chat import services as chat_services
 from chat.forms import SignUpForm
 from chat.models import Membership, Room
-from notifications import api, services
+from notifications import api, protocol, services
 from notifications.models import Announcement, Notification
 from tests.layerutil import drain, listen
 
 PERSONAL_KEYS = {"type", "id", "titulo", "mensaje", "url", "tipo", "creado", "leida"}
 ANNOUNCEMENT_KEYS = {"type", "id", "anuncio_id", "titulo", "mensaje", "prioridad", "creado", "leida"}
-
-
-@pytest.fixture
-def lobby(ana):
-    return chat_services.room_create(creator=ana, name="lobby")
-
-
-@pytest.fixture
-def secret(ana):
-    return chat_services.room_create(creator=ana, name="secret", is_private=True)
 
 
 def pages_of(user) -> str:

@@ -54,11 +54,6 @@ async def notifications_socket():
 
 
 @pytest.fixture
-def lobby(ana):
-    return chat_services.room_create(creator=ana, name="lobby")
-
-
-@pytest.fixture
 def secret(ana, luis):
     room = chat_services.room_create(creator=ana, name="secret", is_private=True)
     chat_services.member_add(room=room, actor=ana, user=luis)

@@ -21,7 +21,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from notifications.services import MENTION
+from chat.mentions import MENTION
 
 PASSWORD = "a-Long-pass-93"
 

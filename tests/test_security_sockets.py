@@ -24,8 +24,9 @@ from django.contrib.auth import get_user_model
 
 from chat import services
 from chat.batcher import get_batcher
+from chat.errors import ActionError
 from chat.models import Message
-from chat.services import ActionError, SendRequest
+from chat.storage import SendRequest
 from tests.conftest import free_port, session_cookie
 from tests.wsutil import connected_and_settled, receive, send
 

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 
-from chat import services
+from chat import selectors, services
 from chat.models import Membership, Room
 
 pytestmark = pytest.mark.django_db
@@ -155,7 +155,7 @@ def test_taken_name_gets_the_same_error_for_a_public_or_private_room_and_reveals
         assert "Launch plans for Q3" not in text(response)
     assert errors[0] == errors[1]
     assert list(errors[0]) == ["name"]
-    assert not services.is_member(room=secret, user=luis)
+    assert not selectors.is_member(room=secret, user=luis)
     assert client.get("/rooms/secret/").status_code == 404
 
 
@@ -174,7 +174,7 @@ def test_room_named_like_a_page_is_refused(login, ana):
 def test_visiting_a_public_room_joins_it(login, luis, lobby):
     response = login(luis).get("/rooms/lobby/")
     assert response.status_code == 200
-    assert services.is_member(room=lobby, user=luis)
+    assert selectors.is_member(room=lobby, user=luis)
     assert [r.name for r in response.context["my_rooms"]] == ["lobby"]
 
 
@@ -182,7 +182,7 @@ def test_non_member_gets_404_for_a_private_room(login, luis, secret):
     response = login(luis).get("/rooms/secret/")
     assert response.status_code == 404
     assert "Launch plans for Q3" not in text(response)
-    assert not services.is_member(room=secret, user=luis)
+    assert not selectors.is_member(room=secret, user=luis)
 
 
 def test_unknown_room_is_404(login, luis):
@@ -286,7 +286,7 @@ def test_non_member_cannot_read_private_room_messages(login, ana, luis, secret):
 def test_owner_invites_by_username_and_the_member_can_then_open_the_room(login, ana, luis, secret):
     response = login(ana).post("/rooms/secret/members/", {"username": "luis"})
     assert response.status_code == 302 and response["Location"] == "/rooms/secret/members/"
-    assert services.is_member(room=secret, user=luis)
+    assert selectors.is_member(room=secret, user=luis)
     assert login(luis).get("/rooms/secret/").status_code == 200
 
 
@@ -302,7 +302,7 @@ def test_non_owner_cannot_invite(login, ana, luis, make_user, secret):
     services.member_add(room=secret, actor=ana, user=luis)
     response = login(luis).post("/rooms/secret/members/", {"username": "carla"})
     assert response.status_code == 404
-    assert not services.is_member(room=secret, user=carla)
+    assert not selectors.is_member(room=secret, user=carla)
 
 
 def test_members_page_lists_the_members(login, ana, luis, secret):
@@ -321,7 +321,7 @@ def test_owner_removes_a_member_who_then_loses_access(login, ana, luis, secret):
     services.member_add(room=secret, actor=ana, user=luis)
     response = login(ana).post(f"/rooms/secret/members/{luis.pk}/remove/")
     assert response.status_code == 302 and response["Location"] == "/rooms/secret/members/"
-    assert not services.is_member(room=secret, user=luis)
+    assert not selectors.is_member(room=secret, user=luis)
     assert login(luis).get("/rooms/secret/").status_code == 404
 
 
@@ -329,21 +329,21 @@ def test_removing_a_member_needs_a_post(login, ana, luis, secret):
     services.member_add(room=secret, actor=ana, user=luis)
     response = login(ana).get(f"/rooms/secret/members/{luis.pk}/remove/")
     assert response.status_code == 405
-    assert services.is_member(room=secret, user=luis)
+    assert selectors.is_member(room=secret, user=luis)
 
 
 def test_removing_a_member_requires_a_csrf_token(login, ana, luis, secret):
     services.member_add(room=secret, actor=ana, user=luis)
     response = login(ana, enforce_csrf_checks=True).post(f"/rooms/secret/members/{luis.pk}/remove/")
     assert response.status_code == 403
-    assert services.is_member(room=secret, user=luis)
+    assert selectors.is_member(room=secret, user=luis)
 
 
 def test_member_can_leave(login, ana, luis, secret):
     services.member_add(room=secret, actor=ana, user=luis)
     response = login(luis).post(f"/rooms/secret/members/{luis.pk}/remove/")
     assert response.status_code == 302 and response["Location"] == "/"
-    assert not services.is_member(room=secret, user=luis)
+    assert not selectors.is_member(room=secret, user=luis)
 
 
 def test_member_cannot_remove_someone_else(login, ana, luis, make_user, secret):
@@ -352,11 +352,11 @@ def test_member_cannot_remove_someone_else(login, ana, luis, make_user, secret):
         services.member_add(room=secret, actor=ana, user=user)
     response = login(luis).post(f"/rooms/secret/members/{carla.pk}/remove/", follow=True)
     assert "Only the room's owner can remove members." in text(response)
-    assert services.is_member(room=secret, user=carla)
+    assert selectors.is_member(room=secret, user=carla)
 
 
 def test_owner_cannot_be_removed_and_is_told_so(login, ana, secret):
     response = login(ana).post(f"/rooms/secret/members/{ana.pk}/remove/", follow=True)
     assert response.redirect_chain == [("/rooms/secret/members/", 302)]
     assert "The room's owner cannot be removed." in text(response)
-    assert services.is_owner(room=secret, user=ana)
+    assert selectors.is_owner(room=secret, user=ana)

@@ -1,0 +1,23 @@
+"""Every state change of the chat: validate, write, and broadcast once the transaction commits.
+
+Views, consumers and management commands call these; none of them write to the
+database or the channel layer themselves. Rooms and members are in `rooms`, messages in
+`messages`, the read cursor in `reading`; reads are in chat.selectors.
+"""
+
+from chat.services.messages import message_delete, message_edit, message_send, messages_announce_again, messages_send
+from chat.services.reading import room_mark_read
+from chat.services.rooms import member_add, member_remove, room_create, room_open
+
+__all__ = [
+    "member_add",
+    "member_remove",
+    "message_delete",
+    "message_edit",
+    "message_send",
+    "messages_announce_again",
+    "messages_send",
+    "room_create",
+    "room_mark_read",
+    "room_open",
+]

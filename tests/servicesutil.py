@@ -1,0 +1,32 @@
+"""Helpers for the tests of chat's services and selectors: a room's channel-layer traffic, a plain send."""
+
+import json
+
+from chat import services
+from chat.models import Message, Room
+from tests.layerutil import drain
+from tests.layerutil import listen as listen_to
+
+
+def listen(room) -> str:
+    """A channel in the room's group, as an open socket's would be."""
+    return listen_to(room.group_name)
+
+
+def received(channel: str, timeout: float = 0.2) -> list[dict]:
+    """Every channel-layer event the channel got so far (waiting `timeout` for stragglers)."""
+    return drain(channel, timeout)
+
+
+def frames(events: list[dict]) -> list[dict]:
+    return [json.loads(event["text"]) for event in events]
+
+
+def send(room, author, content, **kwargs) -> Message:
+    message, created = services.message_send(room=room, author=author, content=content, **kwargs)
+    assert created
+    return message
+
+
+def last_seq(room) -> int:
+    return Room.objects.get(pk=room.pk).last_seq
