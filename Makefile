@@ -7,7 +7,7 @@ PORT ?= 8000
 # The PostgreSQL pass of the suite; override to point at another server.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/charla
 
-.PHONY: install run test test-sqlite test-postgres browser lint clean bench
+.PHONY: install run test test-sqlite test-postgres browser lint clean bench diagram
 
 install: $(VENV)/.installed
 
@@ -53,6 +53,10 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+
+# The README's layers diagram, drawn from the imports (tests/test_layers.py checks it is current).
+diagram: install
+	$(PY) -m tools.layers
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache
