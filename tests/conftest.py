@@ -7,7 +7,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 
 import pytest
 import pytest_asyncio
@@ -15,6 +14,8 @@ from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
+
+from tests.support.net import free_port, wait_for_port
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 ORIGIN = "http://127.0.0.1"
@@ -195,29 +196,10 @@ def redis_url():
     proc.wait(timeout=10)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, *, timeout: float, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on port {port} after {timeout} s")
-
-
 @pytest.fixture(scope="session")
 def static_root(tmp_path_factory):
     """Static files collected as production collects them (compressed, hashed)."""
-    from tests.servers import collect_static
+    from tests.support.servers import collect_static
 
     target = tmp_path_factory.mktemp("static")
     collect_static(str(target))
@@ -227,7 +209,7 @@ def static_root(tmp_path_factory):
 @pytest.fixture
 def charla_servers(transactional_db, static_root, tmp_path):
     """Start N real Charla processes on the test database: `charla_servers(2, redis_url=...)`."""
-    from tests.servers import servers
+    from tests.support.servers import servers
 
     if not is_postgres():
         pytest.fail("server-process tests run in the PostgreSQL pass only")
@@ -248,7 +230,7 @@ def charla_servers(transactional_db, static_root, tmp_path):
 @pytest.fixture
 def browser(monkeypatch):
     """Debian's Chromium through Playwright (never a downloaded browser)."""
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
     if not os.path.exists(CHROMIUM):
         need("Chromium", f"{CHROMIUM} not found (make test installs Debian's chromium when it can)")

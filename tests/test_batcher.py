@@ -143,7 +143,7 @@ async def test_sends_a_broken_try_committed_unseen_are_announced_when_the_retry_
     from django.db import OperationalError
 
     from chat import batcher as batcher_module
-    from tests.wsutil import connected_and_settled, receive_until
+    from tests.support.ws import connected_and_settled, receive_until
 
     room = await database_sync_to_async(services.room_create)(creator=ana, name="unseen")
     await database_sync_to_async(services.room_open)(user=luis, name="unseen")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 from array import array
 
 import pytest
@@ -14,12 +13,7 @@ from bench.bare_server import run as run_bare
 from bench.load import Load, Spec
 from bench.stats import latency_summary, percentile
 from bench.wsclient import OP_CLOSE, OP_PING, OP_PONG, Conn, Sink, mask_payload, message_text
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.net import free_port
 
 
 @contextlib.asynccontextmanager

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from chat import services
-from tests.browser import login
+from tests.support.browser import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

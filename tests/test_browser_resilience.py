@@ -7,7 +7,7 @@ import pytest
 
 from chat import services
 from chat.models import Message
-from tests.browser import login
+from tests.support.browser import login
 from tests.test_browser import contents, say
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

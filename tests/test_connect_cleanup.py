@@ -8,7 +8,7 @@ from chat import selectors, services
 from chat.watchdog import get_watchdog
 from realtime import presence
 from realtime.hub import get_hub
-from tests.wsutil import connected_and_settled
+from tests.support.ws import connected_and_settled
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 

@@ -8,7 +8,7 @@ from django.conf import settings as settings_module
 
 from chat import broadcast, protocol, services
 from chat.models import Message
-from tests.wsutil import connected_and_settled, receive, receive_until, send
+from tests.support.ws import connected_and_settled, receive, receive_until, send
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 

@@ -3,7 +3,7 @@
 Every stored message reaches every member who is connected or who reconnects, in the
 room's order, exactly once as the client sees it; a retried send never stores a second
 copy. Hypothesis writes programs of sends, retries, edits, deletions, disconnections,
-resumes and sends from elsewhere; a model client (tests.clients.ChatLog) checks every
+resumes and sends from elsewhere; a model client (tests.support.clients.ChatLog) checks every
 frame, and at the end its view must equal the database.
 """
 
@@ -33,8 +33,8 @@ from chat.watchdog import get_watchdog
 from realtime import hub as hub_module
 from realtime.hub import BUNDLE, Hub
 from realtime.loops import PerLoop
-from tests.clients import ChatLog, room_counter, room_truth, room_truth_async, stored_client_ids
 from tests.conftest import ORIGIN, session_cookie
+from tests.support.clients import ChatLog, room_counter, room_truth, room_truth_async, stored_client_ids
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

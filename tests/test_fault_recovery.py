@@ -2,7 +2,7 @@
 connections terminated, connects that fail half-way.
 
 Real server processes share the test database and a private Redis that the tests stop and
-start; clients are tests.clients.ResumingClient, which resume and resend as a correct client
+start; clients are tests.support.clients.ResumingClient, which resume and resend as a correct client
 does. Beyond "nothing lost, nothing duplicated" (tests/test_faults.py), these check what a
 person would notice: nobody is disconnected for a blip, a sender is acknowledged while Redis
 is away, and nobody stays "online" after their last socket closed.
@@ -18,8 +18,8 @@ import time
 import pytest
 from django.db import connection
 
-from tests.clients import ResumingClient
-from tests.servers import SERVER_APPLICATION_NAME, recv_frame
+from tests.support.clients import ResumingClient
+from tests.support.servers import SERVER_APPLICATION_NAME, recv_frame
 from tests.test_faults import FAST, ROOM, assert_every_client_has_the_room, converge, open_socket, run, send_until
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]

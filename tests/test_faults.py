@@ -1,7 +1,7 @@
 """The delivery promise survives faults: a server killed with SIGKILL, Redis restarted, a burst across processes.
 
 Real server processes share the test database and a Redis; model clients
-(tests.clients.ResumingClient) resume after their cursor on whichever server accepts
+(tests.support.clients.ResumingClient) resume after their cursor on whichever server accepts
 them and send again whatever they never saw stored. At the end every client's view
 must equal the database: every message, in room order, once.
 """
@@ -17,9 +17,9 @@ import pytest
 import websockets
 from django.conf import settings
 
-from tests.clients import ResumingClient, room_counter, room_truth, room_truth_async, stored_client_ids
 from tests.conftest import ORIGIN
-from tests.servers import recv_frame
+from tests.support.clients import ResumingClient, room_counter, room_truth, room_truth_async, stored_client_ids
+from tests.support.servers import recv_frame
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
 

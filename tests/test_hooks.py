@@ -9,7 +9,7 @@ from chat import hooks, selectors, services
 from chat.models import Membership, Message, Room
 from notifications import receivers
 from notifications.models import Notification
-from tests.servicesutil import frames, listen, received
+from tests.support.chat import frames, listen, received
 
 WRITE_HOOKS = (hooks.message_stored, hooks.message_deleted, hooks.room_read, hooks.membership_changed)
 NOTIFICATIONS_RECEIVERS = {
@@ -145,6 +145,6 @@ def test_chat_works_with_the_notifications_receivers_disconnected(ana, luis, cli
 
 def listen_to_notifications(room, user) -> tuple[str, str]:
     """Channels in the room's and the user's notifications groups, as their notification sockets' would be."""
-    from tests.layerutil import listen as listen_to
+    from tests.support.layer import listen as listen_to
 
     return listen_to(f"notifications.room.{room.pk}"), listen_to(f"notifications.user.{user.pk}")

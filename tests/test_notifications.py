@@ -14,7 +14,7 @@ from chat.forms import SignUpForm
 from chat.models import Membership, Room
 from notifications import api, protocol, services
 from notifications.models import Announcement, Notification
-from tests.layerutil import drain, listen
+from tests.support.layer import drain, listen
 
 PERSONAL_KEYS = {"type", "id", "titulo", "mensaje", "url", "tipo", "creado", "leida"}
 ANNOUNCEMENT_KEYS = {"type", "id", "anuncio_id", "titulo", "mensaje", "prioridad", "creado", "leida"}

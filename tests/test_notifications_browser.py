@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from chat import services
 from chat.models import Membership
 from notifications.api import notify_user
-from tests.browser import login
+from tests.support.browser import login
 from tests.test_browser import in_plain_thread, say
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

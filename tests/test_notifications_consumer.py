@@ -16,7 +16,7 @@ from chat.models import Membership
 from notifications import api, services
 from notifications.models import Notification
 from tests.conftest import ORIGIN, session_cookie
-from tests.wsutil import connected_and_settled, receive, send
+from tests.support.ws import connected_and_settled, receive, send
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 

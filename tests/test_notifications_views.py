@@ -1,12 +1,9 @@
 """Notification pages and endpoints, the admin, the room page's read cursor, and the operator commands."""
 
-import asyncio
 import io
 import json
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
@@ -17,6 +14,7 @@ from chat import services as chat_services
 from chat.models import Membership
 from notifications import api, services
 from notifications.models import Announcement, Notification
+from tests.support.layer import drain, listen
 
 pytestmark = pytest.mark.django_db
 
@@ -29,25 +27,8 @@ def staff(make_user):
     return make_user("jefa", is_staff=True)
 
 
-def listen(group: str) -> str:
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(group, channel)
-    return channel
-
-
 def received(channel: str) -> list[dict]:
-    layer = get_channel_layer()
-
-    async def drain():
-        events = []
-        while True:
-            try:
-                events.append(await asyncio.wait_for(layer.receive(channel), 0.02))
-            except TimeoutError:
-                return events
-
-    return [json.loads(event["text"]) for event in async_to_sync(drain)()]
+    return [json.loads(event["text"]) for event in drain(channel, 0.02)]
 
 
 def post_json(client: Client, path: str, data, **extra):

@@ -10,7 +10,7 @@ import websockets
 
 from chat import services
 from tests.conftest import session_cookie
-from tests.servers import recv_frame
+from tests.support.servers import recv_frame
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
 

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from chat import services
-from tests.browser import login
+from tests.support.browser import login
 from tests.test_browser import in_plain_thread, open_room
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

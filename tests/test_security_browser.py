@@ -8,7 +8,7 @@ from django.db import connection
 from chat import services
 from notifications.links import is_safe_link
 from notifications.models import Notification
-from tests.browser import login
+from tests.support.browser import login
 from tests.test_browser import contents, in_plain_thread, say
 from tests.test_security_http import HOSTILE_LINKS, SAFE_LINKS
 

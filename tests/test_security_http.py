@@ -19,7 +19,7 @@ from chat import services
 from chat.models import Message, Room
 from notifications.api import notify_user
 from notifications.models import Notification
-from tests.wsutil import connected_and_settled, receive_until
+from tests.support.ws import connected_and_settled, receive_until
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {

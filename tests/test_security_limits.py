@@ -18,8 +18,8 @@ from chat import services
 from chat.models import Message
 from notifications.models import Notification
 from tests.conftest import ORIGIN, session_cookie
-from tests.servers import recv_frame
-from tests.wsutil import connected_and_settled, receive, receive_until, send
+from tests.support.servers import recv_frame
+from tests.support.ws import connected_and_settled, receive, receive_until, send
 
 # Typing -------------------------------------------------------------------------------
 
@@ -361,7 +361,7 @@ async def test_a_room_wide_mention_in_a_large_room_needs_confirmation(ws_connect
 @pytest.mark.django_db(transaction=True)
 def test_the_page_asks_before_notifying_a_large_room(big_room, browser, charla_servers):
     # big_room first: its invitations publish through async_to_sync, which Playwright's loop forbids.
-    from tests.browser import login
+    from tests.support.browser import login
 
     (server,) = charla_servers(1, CHARLA_MASS_MENTION_CONFIRM_OVER="2")
     page = browser.new_context(locale="en-US").new_page()

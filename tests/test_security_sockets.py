@@ -27,8 +27,9 @@ from chat.batcher import get_batcher
 from chat.errors import ActionError
 from chat.models import Message
 from chat.storage import SendRequest
-from tests.conftest import free_port, session_cookie
-from tests.wsutil import connected_and_settled, receive, send
+from tests.conftest import session_cookie
+from tests.support.net import free_port
+from tests.support.ws import connected_and_settled, receive, send
 
 NEW_PASSWORD = "Otra-Clave-Larga-2026"
 
@@ -224,7 +225,7 @@ def test_a_page_on_another_port_of_the_same_host_cannot_use_the_victims_session(
     context = browser.new_context()
     try:
         page = context.new_page()
-        from tests.browser import login
+        from tests.support.browser import login
 
         login(page, server.http, "ana", "pw-ana")
         # The same script on Charla's own page connects: the victim's session works, only the origin differs.
@@ -448,7 +449,7 @@ def change_password_over_http(server, session: str) -> str:
 
 def run_in_django(code: str, server) -> None:
     """Run Python in a new Django process on the servers' database and Redis (as an admin's script would)."""
-    from tests.servers import ROOT
+    from tests.support.servers import ROOT
 
     code = "from django.contrib.auth.models import User\n" + code
     subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=server.env, check=True, timeout=60)
@@ -537,7 +538,7 @@ def test_the_session_that_changed_its_password_keeps_chatting_across_processes(
 @pytest.mark.django_db(transaction=True)
 def test_after_a_password_change_its_browser_chats_on_and_another_is_logged_out(ana, charla_servers, browser):
     """The page's client treats 4001 as "reconnect" and 4401 as "log in again"."""
-    from tests.browser import login
+    from tests.support.browser import login
 
     services.room_create(creator=ana, name="general")
     (server,) = charla_servers(1)

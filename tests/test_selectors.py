@@ -5,7 +5,7 @@ import pytest
 from chat import protocol, selectors, services
 from chat.errors import ActionError
 from chat.models import Message
-from tests.servicesutil import last_seq, send
+from tests.support.chat import last_seq, send
 
 # History on connect and resume.
 

@@ -7,7 +7,7 @@ from chat import protocol, services
 from chat.errors import ActionError
 from chat.models import Message
 from chat.storage import SendRequest
-from tests.servicesutil import frames, last_seq, listen, received, send
+from tests.support.chat import frames, last_seq, listen, received, send
 
 # Sending.
 

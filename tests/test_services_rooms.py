@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from chat import selectors, services
 from chat.errors import ActionError, RoomNotFound
 from chat.models import Membership, Room
-from tests.servicesutil import listen, received
+from tests.support.chat import listen, received
 
 # Rooms.
 

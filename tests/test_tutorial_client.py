@@ -3,8 +3,8 @@
 import pytest
 
 from chat import services
-from tests.browser import SEED, login, tutorial_page
 from tests.conftest import need
+from tests.support.browser import SEED, login, tutorial_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -7,7 +7,7 @@ from channels.layers import get_channel_layer
 from chat import broadcast, services
 from chat.watchdog import get_watchdog
 from realtime.hub import get_hub
-from tests.wsutil import connected_and_settled, receive, receive_until, send
+from tests.support.ws import connected_and_settled, receive, receive_until, send
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 

@@ -4,8 +4,8 @@ import json
 
 from chat import services
 from chat.models import Message, Room
-from tests.layerutil import drain
-from tests.layerutil import listen as listen_to
+from tests.support.layer import drain
+from tests.support.layer import listen as listen_to
 
 
 def listen(room) -> str:

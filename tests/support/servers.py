@@ -15,9 +15,10 @@ import websockets
 from django.conf import settings
 
 from config.server import command as server_command
-from tests.conftest import ORIGIN, free_port, session_cookie, wait_for_port
+from tests.conftest import ORIGIN, session_cookie
+from tests.support.net import free_port, wait_for_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SERVER_APPLICATION_NAME = "charla-test-server"
 
 

@@ -17,7 +17,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--disable-features=LocalNetworkAccessChecks",
 ]
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "django-channels-guide.md"
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "django-channels-guide.md"
 
 
 def login(page, base_url: str, username: str, password: str) -> None:
