@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chat import hooks
+from realtime import groups
 
 ROOM_NAME_PATTERN = r"[-a-zA-Z0-9_]+"
 ROOM_NAME_MAX_LENGTH = 50
@@ -100,7 +101,7 @@ class Room(models.Model):
 
     @staticmethod
     def group_name_for(room_id: int) -> str:
-        return f"chat.room.{room_id}"
+        return groups.room(room_id)
 
     def usuarios_conectados(self) -> int:
         """How many users are online in this room now (the tutorial's method, made real)."""

@@ -15,22 +15,19 @@ from chat.models import Membership, Message, Room
 from notifications import protocol
 from notifications.links import is_safe_link
 from notifications.models import Announcement, Notification, Priority
+from realtime import groups
 from realtime.publish import group_send_sync
 
 __all__ = ["Notification", "announce", "mark_read", "notify_user", "unread_count"]
 
-EVERYONE = "notifications.all"
+EVERYONE = groups.EVERYONE
 FRAME = "notify.frame"
 ANNOUNCEMENT = "notify.announcement"
 ROOMS_CHANGED = "notify.rooms_changed"
 
 
-def user_group(user_id: int) -> str:
-    return f"notifications.user.{user_id}"
-
-
-def room_group(room_id: int) -> str:
-    return f"notifications.room.{room_id}"
+user_group = groups.user_notifications
+room_group = groups.room_activity
 
 
 def send_frame_on_commit(*, group: str, frame: dict) -> None:

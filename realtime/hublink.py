@@ -20,11 +20,13 @@ from collections.abc import Callable
 
 from channels.layers import get_channel_layer
 
+from realtime import groups
+
 logger = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.1, 0.5, 1.0, 2.0)
 LAYER_TIMEOUT = 2.0  # seconds a join or a publish may take before the layer counts as away
-HEARTBEAT_GROUP = "charla.heartbeat"
+HEARTBEAT_GROUP = groups.HEARTBEAT
 HEARTBEAT_EVERY = 1.0
 SILENCE_LIMIT = 3.0  # seconds without hearing the layer (its heartbeats included) before it counts as away
 MAX_UNSENT = 10_000  # publishes waiting for the layer; older ones are dropped past it (the database has them)

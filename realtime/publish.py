@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 
+from realtime import groups
 from realtime.hub import publish_sync
 
 SESSION_ENDED = "session.ended"
 USER_CHANGED = "user.changed"
-# Every socket listens here for its session's logout and its user's changes: one group, not one per session.
-SESSIONS = "chat.sessions"
+SESSIONS = groups.SESSIONS  # one group for every socket, not one per session
 
 
 def session_id(session_key: str) -> str:

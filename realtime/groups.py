@@ -1,0 +1,23 @@
+"""Every channel-layer group name, in one place: one layer carries every app's groups, so names must not collide."""
+
+# Every socket: its session's logout and its user's changes (realtime.publish).
+SESSIONS = "chat.sessions"
+# Every process: the heartbeat that tells whether the layer is up (realtime.hublink).
+HEARTBEAT = "charla.heartbeat"
+# Every notifications socket: staff announcements.
+EVERYONE = "notifications.all"
+
+
+def room(room_id: int) -> str:
+    """A chat room's sockets: its events, typing and presence."""
+    return f"chat.room.{room_id}"
+
+
+def user_notifications(user_id: int) -> str:
+    """A user's notifications sockets (every page they have open)."""
+    return f"notifications.user.{user_id}"
+
+
+def room_activity(room_id: int) -> str:
+    """The notifications sockets of a room's members: unread and mention badges."""
+    return f"notifications.room.{room_id}"
