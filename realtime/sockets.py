@@ -150,8 +150,14 @@ class HubConsumer(AsyncWebsocketConsumer):
             self.outbox.close(self.close_code)
 
     async def send(self, text_data=None, bytes_data=None, close=False):
-        """Text goes out through `write`; `bytes_data` and `close` are ignored (text only; see `close_soon`)."""
-        self.write(text_data)
+        """Channels' signature, kept whole: text goes out through the outbox, in order; `close`
+        (True, or a close code) closes after it; binary frames are refused (Charla sends none)."""
+        if bytes_data is not None:
+            raise ValueError("Charla's sockets send text frames only")
+        if text_data is not None:
+            self.write(text_data)
+        if close:
+            self.close_soon(1000 if close is True else close)
 
     def write(self, text: str, frame: bytes | None = None) -> None:
         if self.outbox is not None:  # before accept, nothing is sent: what follows (history) covers it

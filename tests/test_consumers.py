@@ -425,3 +425,24 @@ async def test_a_malformed_resume_point_is_explained_in_the_sockets_language(ws_
     error = await receive(a)
     assert error["code"] == "invalid_after"
     assert error["error"] == "Parámetro «after» no válido; se envían los mensajes más recientes."
+
+
+async def test_a_sockets_send_keeps_channels_signature():
+    """Code written for Channels may call send(text_data=..., close=...): text goes out, then the close."""
+    from chat.consumers import ChatConsumer
+
+    sent = []
+
+    class Outbox:
+        def write(self, text, frame=None):
+            sent.append(text)
+
+        def close(self, code):
+            sent.append(code)
+
+    socket = ChatConsumer()
+    socket.outbox = Outbox()
+    await socket.send(text_data="hola", close=4000)
+    assert sent == ["hola", 4000]
+    with pytest.raises(ValueError):
+        await socket.send(bytes_data=b"\x00")
