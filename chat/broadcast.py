@@ -32,6 +32,11 @@ def send_room_frame_sync(group: str, frame: dict, *, seq: int | None = None, ski
     group_send_sync(group, room_event_message(frame, seq=seq, skip_user_id=skip_user_id))
 
 
+def send_room_frames_sync(group: str, numbered: list[tuple[dict, int]]) -> None:
+    """Send a room's numbered frames (a batch's, in room order) together: each socket gets them in one write."""
+    group_send_sync(group, *(room_event_message(frame, seq=seq) for frame, seq in numbered))
+
+
 def member_removed_sync(group: str, user_id: int) -> None:
     """Tell a room's sockets that a user lost access, so theirs close at once (retained: see realtime.publish)."""
     group_send_sync(group, {"type": ROOM_MEMBER_REMOVED, "user_id": user_id, "retain": True})

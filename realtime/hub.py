@@ -97,9 +97,9 @@ class Hub:
         """Join groups again: the layer forgets members after group_expiry, and all of them when Redis restarts."""
         return await self.link.join_all(groups)
 
-    def publish(self, group: str, message: dict) -> None:
-        """Send a message to a group's sockets in every process, in the order published (loop thread only)."""
-        self._outgoing.append((group, {**message, "group": group}))
+    def publish(self, group: str, *messages: dict) -> None:
+        """Send messages to a group's sockets in every process, in the order published (loop thread only)."""
+        self._outgoing.extend((group, {**message, "group": group}) for message in messages)
         self._wake_publisher.set()
 
     def dispatch(self, message: dict) -> None:
@@ -202,12 +202,14 @@ def get_hub() -> Hub:
     return _hubs.get()
 
 
-def publish_sync(group: str, message: dict) -> None:
+def publish_sync(group: str, *messages: dict) -> None:
     """Publish from synchronous code: through the server's hub without waiting when called
-    from its database thread, else (commands, WSGI, tests) straight to the layer."""
+    from its database thread, else (commands, WSGI, tests) straight to the layer. Messages
+    published together reach each socket of this process in one write (one bundle)."""
     loop = main_event_loop()
     hub = _hubs.of(loop) if loop is not None else None
     if hub is not None and hub.link.started and loop.is_running():
-        loop.call_soon_threadsafe(hub.publish, group, message)
+        loop.call_soon_threadsafe(hub.publish, group, *messages)
         return
-    async_to_sync(get_channel_layer().group_send)(group, {**message, "group": group})
+    for message in messages:
+        async_to_sync(get_channel_layer().group_send)(group, {**message, "group": group})

@@ -17,14 +17,14 @@ def session_id(session_key: str) -> str:
     return hashlib.sha256(session_key.encode()).hexdigest()[:32]
 
 
-def group_send_sync(group: str, message: dict) -> None:
-    """Send a message to a group's sockets from synchronous code (services, on commit).
+def group_send_sync(group: str, *messages: dict) -> None:
+    """Send messages to a group's sockets from synchronous code (services, on commit), together.
 
     Access events (a logout, a changed account, a removal) are marked `retain`: the database
     cannot replay them to a process that missed them, so the hub's link keeps them while
     Redis is away (realtime.hublink).
     """
-    publish_sync(group, message)
+    publish_sync(group, *messages)
 
 
 def session_ended_sync(session_key: str) -> None:

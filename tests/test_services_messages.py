@@ -269,3 +269,17 @@ def test_non_member_cannot_edit_or_delete(ana, luis, lobby):
     with pytest.raises(ActionError) as delete:
         services.message_delete(room=lobby, user=luis, message_id=message.pk)
     assert edit.value.code == delete.value.code == "forbidden"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batchs_messages_leave_in_one_publish_per_room_in_room_order(ana, lobby, secret, monkeypatch):
+    """What is published together reaches each socket in one write: a batch must not leave message by message."""
+    from chat.storage import SendRequest
+    from realtime import publish
+
+    published = []
+    monkeypatch.setattr(publish, "publish_sync", lambda group, *messages: published.append((group, messages)))
+    requests = [SendRequest(room, ana, f"m{i}") for i, room in enumerate((lobby, secret, lobby, lobby, secret))]
+    services.messages_send(requests)
+    rooms = [(group, [m["seq"] for m in messages]) for group, messages in published if group.startswith("chat.room")]
+    assert rooms == [(lobby.group_name, [1, 2, 3]), (secret.group_name, [1, 2])]

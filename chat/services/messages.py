@@ -106,9 +106,20 @@ def _store_and_announce(fresh: list[Fresh]) -> list[SendResult]:
 
 
 def _announce(messages: list[Message]) -> None:
-    """Broadcast the new messages on commit, each room's in order, and tell the hook's receivers of each."""
-    for message in sorted(messages, key=lambda m: (m.room_id, m.seq)):
-        _broadcast_on_commit(message.room, events.message_sent(events.message_payload(message)), message.seq)
+    """Broadcast the new messages on commit, each room's together and in order, and tell the hook's receivers of each.
+
+    A room's messages leave in one publish, so each socket gets them in one write: the hub
+    bundles what is published together, and a batch's messages would otherwise reach it one
+    by one from the database thread.
+    """
+    messages = sorted(messages, key=lambda m: (m.room_id, m.seq))
+    by_room: dict[int, list[Message]] = {}
+    for message in messages:
+        by_room.setdefault(message.room_id, []).append(message)
+    for room_messages in by_room.values():
+        numbered = [(events.message_sent(events.message_payload(m)), m.seq) for m in room_messages]
+        transaction.on_commit(partial(broadcast.send_room_frames_sync, room_messages[0].room.group_name, numbered))
+    for message in messages:
         hooks.message_stored.send(Message, message=message)
 
 
