@@ -20,7 +20,7 @@ from django.db import connection
 
 from tests.support.clients import ResumingClient
 from tests.support.servers import SERVER_APPLICATION_NAME, recv_frame
-from tests.test_faults import FAST, ROOM, assert_every_client_has_the_room, converge, open_socket, run, send_until
+from tests.test_faults import FAST, ROOM, assert_every_client_has_the_room, converge, open_socket, run, senders_through
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
 
@@ -137,28 +137,18 @@ def test_database_connections_terminated_under_load_disconnect_nobody_and_lose_n
 ):
     one, two = charla_servers(2, redis_url=redis_url, **LIMITED)
 
-    async def scenario():
-        clients = [ResumingClient(name, cookie, ROOM, [one, two]) for name, cookie in cookies.items()]
-        for client, server in zip(clients, (one, two, one), strict=True):
-            await client.start(server)
-        stop = asyncio.Event()
-        senders = [asyncio.create_task(send_until(c, stop)) for c in clients]
-        terminated = 0
-        try:
-            for _ in range(6):
-                await asyncio.sleep(0.4)
-                terminated += await asyncio.to_thread(terminate_server_connections)
-        finally:
-            stop.set()
-            await asyncio.gather(*senders)
-        await converge(clients, within=30)
-        never_disconnected(clients)
-        for client in clients:
-            await client.close()
-        return clients, terminated
+    terminated = []
 
-    clients, terminated = run(scenario, within=90)
-    assert terminated >= 6, "the servers' connections were really terminated"
+    async def terminate_six_times():
+        for _ in range(6):
+            await asyncio.sleep(0.4)
+            terminated.append(await asyncio.to_thread(terminate_server_connections))
+
+    def scenario():
+        return senders_through(terminate_six_times, (one, two), cookies, before_close=never_disconnected)
+
+    clients = run(scenario, within=90)
+    assert sum(terminated) >= 6, "the servers' connections were really terminated"
     assert_every_client_has_the_room(clients)
     for client in clients:
         assert client.log.errors == [], f"{client.name} was told of a failure: {client.log.errors[:3]}"

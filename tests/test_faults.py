@@ -79,26 +79,37 @@ def run(scenario, *, within: float):
     return asyncio.run(bounded())
 
 
+async def senders_through(fault, servers, cookies: dict[str, str], *, before_close=None) -> list[ResumingClient]:
+    """Three clients on two servers send until `fault()` (a coroutine function) is over, then converge;
+    `before_close(clients)` checks them while they are still connected."""
+    clients = [ResumingClient(name, cookie, ROOM, list(servers)) for name, cookie in cookies.items()]
+    for client, server in zip(clients, (servers[0], servers[1], servers[0]), strict=True):
+        await client.start(server)
+    stop = asyncio.Event()
+    senders = [asyncio.create_task(send_until(c, stop)) for c in clients]
+    try:
+        await fault()
+    finally:
+        stop.set()
+        await asyncio.gather(*senders)
+    await converge(clients, within=30)
+    if before_close is not None:
+        before_close(clients)
+    for client in clients:
+        await client.close()
+    return clients
+
+
 def test_kill_9_of_one_server_loses_nothing(charla_servers, redis_url, cookies):
     one, two = charla_servers(2, redis_url=redis_url, **FAST)
 
-    async def scenario():
-        clients = [ResumingClient(name, cookie, ROOM, [one, two]) for name, cookie in cookies.items()]
-        for client, server in zip(clients, (one, two, one), strict=True):
-            await client.start(server)
-        stop = asyncio.Event()
-        senders = [asyncio.create_task(send_until(c, stop)) for c in clients]
-        try:
-            await asyncio.sleep(1.5)
-            await asyncio.to_thread(one.stop, signal.SIGKILL)
-            await asyncio.sleep(2.5)
-        finally:
-            stop.set()
-            await asyncio.gather(*senders)
-        await converge(clients, within=30)
-        for client in clients:
-            await client.close()
-        return clients
+    async def kill_one():
+        await asyncio.sleep(1.5)
+        await asyncio.to_thread(one.stop, signal.SIGKILL)
+        await asyncio.sleep(2.5)
+
+    def scenario():
+        return senders_through(kill_one, (one, two), cookies)
 
     clients = run(scenario, within=90)
     assert_every_client_has_the_room(clients)
@@ -133,25 +144,15 @@ def test_killed_servers_users_drop_out_of_presence(charla_servers, redis_url, co
 def test_redis_restart_mid_traffic_loses_nothing(restartable_redis, charla_servers, cookies):
     one, two = charla_servers(2, redis_url=restartable_redis.url, **FAST)
 
-    async def scenario():
-        clients = [ResumingClient(name, cookie, ROOM, [one, two]) for name, cookie in cookies.items()]
-        for client, server in zip(clients, (one, two, one), strict=True):
-            await client.start(server)
-        stop = asyncio.Event()
-        senders = [asyncio.create_task(send_until(c, stop)) for c in clients]
-        try:
-            await asyncio.sleep(1.5)
-            await asyncio.to_thread(restartable_redis.stop, signal.SIGKILL)
-            await asyncio.sleep(1)
-            await asyncio.to_thread(restartable_redis.start)
-            await asyncio.sleep(3)
-        finally:
-            stop.set()
-            await asyncio.gather(*senders)
-        await converge(clients, within=30)
-        for client in clients:
-            await client.close()
-        return clients
+    async def restart_redis():
+        await asyncio.sleep(1.5)
+        await asyncio.to_thread(restartable_redis.stop, signal.SIGKILL)
+        await asyncio.sleep(1)
+        await asyncio.to_thread(restartable_redis.start)
+        await asyncio.sleep(3)
+
+    def scenario():
+        return senders_through(restart_redis, (one, two), cookies)
 
     clients = run(scenario, within=60)
     assert_every_client_has_the_room(clients)
