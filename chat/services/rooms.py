@@ -41,11 +41,7 @@ def room_open(*, user: AbstractBaseUser, name: str) -> Room:
     if room is None:
         raise RoomNotFound()
     if not room.is_private and not Membership.objects.filter(room=room, user=user).exists():
-        # Joining is rare, opening is not: only a join pays for a transaction.
-        with transaction.atomic():
-            _membership, joined = Membership.objects.get_or_create(room=room, user=user)
-            if joined:
-                hooks.membership_changed.send(Membership, room=room, user=user, actor=user, joined=True)
+        _join(room=room, user=user, actor=user)  # joining is rare, opening is not: only a join pays for a transaction
     return room
 
 
@@ -53,6 +49,11 @@ def member_add(*, room: Room, actor: AbstractBaseUser, user: AbstractBaseUser) -
     """Invite `user` into `room`; only its owners may."""
     if not is_owner(room=room, user=actor):
         raise ActionError(_("Only the room's owner can invite members."), "forbidden")
+    return _join(room=room, user=user, actor=actor)
+
+
+def _join(*, room: Room, user: AbstractBaseUser, actor: AbstractBaseUser) -> Membership:
+    """Make `user` a member (once), telling membership_changed's receivers inside the transaction."""
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(room=room, user=user)
         if created:
