@@ -9,6 +9,7 @@ from chat import selectors, services
 from chat.errors import ActionError, RoomNotFound
 from chat.models import Membership, Room
 from tests.support.chat import listen, received
+from tests.support.layer import listen as listen_to
 
 # Rooms.
 
@@ -155,3 +156,13 @@ def test_removal_tells_the_room_on_commit_so_the_users_sockets_close(
     assert received(luis_pages) == [{"type": "notify.rooms_changed", "group": f"notifications.user.{luis.pk}"}], (
         "his pages stop watching the room"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_creating_a_room_tells_the_creators_pages_to_follow_it(ana):
+    pages = listen_to(f"notifications.user.{ana.pk}")
+    room = services.room_create(creator=ana, name="fresh")
+    assert received(pages) == [{"type": "notify.rooms_changed", "group": f"notifications.user.{ana.pk}"}], (
+        "the new room's badges update live without a reload"
+    )
+    assert room.memberships.get().role == "owner"

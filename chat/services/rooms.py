@@ -30,6 +30,7 @@ def room_create(*, creator: AbstractBaseUser, name: str, description: str = "", 
         with transaction.atomic():
             room.save()
             Membership.objects.create(room=room, user=creator, role=Membership.Role.OWNER)
+            hooks.membership_changed.send(Membership, room=room, user=creator, actor=creator, joined=True)
     except IntegrityError:
         raise taken from None
     return room
