@@ -97,7 +97,8 @@ def room_messages(request, room_name):
             status=400,
         )
     try:
-        page, more = selectors.messages_before(room=room, before_id=before, limit=limit or settings.CHARLA_HISTORY_SIZE)
+        default = min(settings.CHARLA_HISTORY_SIZE, settings.CHARLA_PAGE_MAX)  # the history size, within the cap
+        page, more = selectors.messages_before(room=room, before_id=before, limit=limit or default)
     except ActionError as exc:
         return JsonResponse({"error": exc.message}, status=404)
     return JsonResponse({"mensajes": [protocol.message_payload(m) for m in page], "hay_mas": more})

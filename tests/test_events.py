@@ -19,6 +19,7 @@ from notifications import api
 from notifications import services as notification_services
 from notifications.protocol import NOTIFICATION_FRAMES
 from tests.conftest import ORIGIN, session_cookie
+from tests.support.ws import send
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -91,10 +92,6 @@ async def wire(ws_connect):
 
 def types(frames: list[dict]) -> list[str]:
     return [frame["type"] for frame in frames]
-
-
-async def send(communicator: WebsocketCommunicator, frame: dict) -> None:
-    await communicator.send_to(text_data=json.dumps(frame))
 
 
 @pytest.fixture

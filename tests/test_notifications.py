@@ -14,6 +14,7 @@ from chat.forms import SignUpForm
 from chat.models import Membership, Room
 from notifications import api, protocol, services
 from notifications.models import Announcement, Notification
+from tests.support.chat import read_ids, send
 from tests.support.layer import drain, listen
 
 PERSONAL_KEYS = {"type", "id", "titulo", "mensaje", "url", "tipo", "creado", "leida"}
@@ -27,18 +28,6 @@ def pages_of(user) -> str:
 def received(channel: str, timeout: float = 0.02) -> list[dict]:
     """The frames the channel got so far (the in-memory layer delivers during group_send)."""
     return [json.loads(event["text"]) for event in drain(channel, timeout) if "text" in event]
-
-
-def read_ids(frame: dict) -> list[int] | None:
-    """The ids a `notificaciones_leidas` frame reports read (its exact keys are pinned once, below)."""
-    assert frame["type"] == "notificaciones_leidas", frame
-    return frame["ids"]
-
-
-def send(room, author, content):
-    message, created = chat_services.message_send(room=room, author=author, content=content)
-    assert created
-    return message
 
 
 def mentions_of(user) -> list[Notification]:

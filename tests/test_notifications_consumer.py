@@ -16,6 +16,7 @@ from chat.models import Membership
 from notifications import api, services
 from notifications.models import Notification
 from tests.conftest import ORIGIN, session_cookie
+from tests.support.chat import read_ids
 from tests.support.ws import connected_and_settled, receive, send
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -71,12 +72,6 @@ async def opened(connect, user) -> tuple[WebsocketCommunicator, dict]:
 notify_user = sync_to_async(api.notify_user)
 announce = sync_to_async(api.announce)
 message_send = sync_to_async(chat_services.message_send)
-
-
-def read_ids(frame: dict) -> list[int] | None:
-    """The ids a `notificaciones_leidas` frame reports read (its exact keys are pinned in test_notifications.py)."""
-    assert frame["type"] == "notificaciones_leidas", frame
-    return frame["ids"]
 
 
 def delivery_id(user, announcement_id: int) -> int:

@@ -263,6 +263,16 @@ def test_largest_allowed_page_is_accepted(login, ana, lobby, settings):
     assert response.status_code == 200
 
 
+def test_a_page_without_limit_is_the_history_size_but_never_past_the_cap(login, ana, lobby, settings):
+    settings.CHARLA_HISTORY_SIZE, settings.CHARLA_PAGE_MAX = 8, 5
+    for i in range(12):
+        send(lobby, ana, f"m{i}")
+    page = login(ana).get("/rooms/lobby/messages/").json()
+    assert [m["contenido"] for m in page["mensajes"]] == [f"m{i}" for i in range(7, 12)] and page["hay_mas"]
+    settings.CHARLA_PAGE_MAX = 100
+    assert len(login(ana).get("/rooms/lobby/messages/").json()["mensajes"]) == 8
+
+
 def test_paging_from_an_unknown_message_is_a_json_404(login, ana, lobby, secret):
     elsewhere = send(secret, ana, "other room")
     client = login(ana)

@@ -30,3 +30,9 @@ def send(room, author, content, **kwargs) -> Message:
 
 def last_seq(room) -> int:
     return Room.objects.get(pk=room.pk).last_seq
+
+
+def read_ids(frame: dict) -> list[int] | None:
+    """The ids a `notificaciones_leidas` frame reports read (its exact keys are pinned in test_notifications.py)."""
+    assert frame["type"] == "notificaciones_leidas", frame
+    return frame["ids"]
