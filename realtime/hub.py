@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from asgiref.sync import async_to_sync
@@ -211,5 +212,15 @@ def publish_sync(group: str, *messages: dict) -> None:
     if hub is not None and hub.link.started and loop.is_running():
         loop.call_soon_threadsafe(hub.publish, group, *messages)
         return
-    for message in messages:
-        async_to_sync(get_channel_layer().group_send)(group, {**message, "group": group})
+    send = async_to_sync(get_channel_layer().group_send)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # the usual case: a plain thread
+        for message in messages:
+            send(group, {**message, "group": group})
+        return
+    # A loop runs in this very thread without a hub (a sync API over asyncio, such as
+    # Playwright's in the browser tests): async_to_sync refuses to run here, so send from a thread.
+    with ThreadPoolExecutor(1) as pool:
+        for message in messages:
+            pool.submit(send, group, {**message, "group": group}).result()
