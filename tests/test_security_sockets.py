@@ -29,7 +29,7 @@ from chat.models import Message
 from chat.storage import SendRequest
 from tests.conftest import session_cookie
 from tests.support.net import free_port
-from tests.support.ws import connected_and_settled, receive, send
+from tests.support.ws import connected_and_settled, receive, receive_until, send
 
 NEW_PASSWORD = "Otra-Clave-Larga-2026"
 
@@ -303,10 +303,7 @@ async def test_a_password_change_deactivation_or_deletion_closes_the_users_socke
 
     # Only that user's sockets: ana goes on.
     await send(others, {"type": "mensaje", "mensaje": "still here"})
-    frame = await receive(others)
-    while frame["type"] != "mensaje":
-        frame = await receive(others)
-    assert frame["mensaje"]["contenido"] == "still here"
+    assert (await receive_until(others, "mensaje"))["mensaje"]["contenido"] == "still here"
 
 
 @pytest.mark.asyncio
@@ -352,10 +349,7 @@ async def test_the_session_that_changed_its_password_reconnects_and_the_others_a
     assert connected, f"refused with {code}"
     await connected_and_settled(again)
     await send(again, {"type": "mensaje", "mensaje": "new password, same chat"})
-    frame = await receive(again)
-    while frame["type"] != "mensaje":
-        frame = await receive(again)
-    assert frame["mensaje"]["contenido"] == "new password, same chat"
+    assert (await receive_until(again, "mensaje"))["mensaje"]["contenido"] == "new password, same chat"
 
 
 @pytest.mark.asyncio
