@@ -17,6 +17,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 run: install
+	$(PY) manage.py charla_adopt_tables  # a database from before Charla was a package (charla/chat/legacy.py)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py load_demo

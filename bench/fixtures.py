@@ -51,8 +51,8 @@ def users_with_sessions(users: int) -> tuple[list, list[str]]:
 
 def make(users: int, rooms: dict[str, list[int]]) -> list[str]:
     """Create the users with one logged-in session each and the public rooms; returns the session keys."""
-    from chat import services
-    from chat.models import Membership
+    from charla.chat import services
+    from charla.chat.models import Membership
 
     people, keys = users_with_sessions(users)
     for name, members in rooms.items():

@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP goes to Django, WebSockets through origin and auth checks to Charla."""
+"""ASGI entry point of Charla's own site: HTTP goes to Django, WebSockets through origin and auth checks to Charla."""
 
 import gc
 import os
@@ -14,20 +14,9 @@ sys.setswitchinterval(0.001)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from charla.asgi import charla_application  # noqa: E402
 
-from chat.routing import websocket_urlpatterns as chat_routes  # noqa: E402
-from notifications.routing import websocket_urlpatterns as notification_routes  # noqa: E402
-from realtime.auth import WebSocketAuthMiddleware  # noqa: E402
-from realtime.origin import OriginMiddleware  # noqa: E402
-
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        # The chat's routes end with a catch-all that refuses unknown paths: keep them last.
-        "websocket": OriginMiddleware(WebSocketAuthMiddleware(URLRouter(notification_routes + chat_routes))),
-    }
-)
+application = charla_application(django_asgi_app)
 
 # Garbage collection, measured at a room of 1,000 (make bench --only room1000): a full
 # collection walked every object of every socket, 0.13 s at 1,000 sockets and 0.6-0.9 s

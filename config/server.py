@@ -6,7 +6,7 @@ per idle socket (28 KiB against 34 KiB at 3,000 sockets), and a write buffer tha
 the server when a reader stops reading. permessage-deflate is off: it costs ~300 KiB per
 socket and half the broadcast throughput for chat-sized frames (field notes).
 A connection must send its request head within CHARLA_HEADER_TIMEOUT seconds
-(realtime/internals.py): uvicorn itself waits forever.
+(charla/realtime/internals.py): uvicorn itself waits forever.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import os
 import sys
 
 # A keepalive ping every 20 s, answered within 20, finds dead peers; a reader that stops
-# reading is dropped sooner, by its outbox (realtime/outbox.py). Pinging 10,000 sockets every
+# reading is dropped sooner, by its outbox (charla/realtime/outbox.py). Pinging 10,000 sockets every
 # 5 s cost a tenth of a core. Frames over 1 MiB are cut by the server (1009); frames
 # over CHARLA_FRAME_MAX_BYTES get an error frame from Charla.
 DEFAULT_OPTIONS = (
@@ -25,7 +25,7 @@ DEFAULT_OPTIONS = (
     "--ws-ping-interval", "20",
     "--ws-ping-timeout", "20",
     "--loop", "uvloop",
-    "--http", "realtime.internals:HeadTimeoutProtocol",  # httptools, with a bound on slow request heads
+    "--http", "charla.realtime.internals:HeadTimeoutProtocol",  # httptools, with a bound on slow request heads
     "--lifespan", "off",
     "--no-access-log",
 )  # fmt: skip

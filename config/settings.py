@@ -34,8 +34,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",  # login throttling (Accounts below)
     "channels",
-    "chat",
-    "notifications",
+    "charla.chat",
+    "charla.notifications",
 ]
 
 MIDDLEWARE = [
@@ -95,12 +95,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "room_list"
+LOGIN_REDIRECT_URL = "charla:room_list"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# The catalog ships inside the package (charla/chat/locale); named here so that makemessages finds it.
+LOCALE_PATHS = [BASE_DIR / "charla" / "chat" / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -164,20 +165,21 @@ AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contri
 AXES_FAILURE_LIMIT = env.int("CHARLA_LOGIN_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(seconds=env.int("CHARLA_LOGIN_LOCKOUT_SECONDS", default=15 * 60))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_LOCKOUT_CALLABLE = "chat.accounts.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "chat.accounts.client_ip"  # X-Forwarded-For only behind the proxy
+AXES_LOCKOUT_CALLABLE = "config.accounts.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "config.accounts.client_ip"  # X-Forwarded-For only behind the proxy
 # AXES_RESET_ON_SUCCESS stays off: a login to one's own account would clear the failures
 # counted against the address, and an attacker could keep guessing from it.
 AXES_DISABLE_ACCESS_LOG = True  # no row per successful login, kept forever
 CHARLA_BEHIND_TLS_PROXY = _BEHIND_TLS_PROXY
 # Mail (password reset). EMAIL_URL as django-environ reads it, e.g.
 # smtp+tls://user:password@smtp.example.com:587. Without it, password reset is not offered
-# (chat/accounts.py): it would tell people a mail was sent that never leaves.
+# (config/accounts.py): it would tell people a mail was sent that never leaves.
 CHARLA_EMAIL_ENABLED = bool(env.str("EMAIL_URL", default=""))
 vars().update(env.email_url("EMAIL_URL", default="dummymail://"))
 DEFAULT_FROM_EMAIL = SERVER_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Charla <charla@localhost>")
 
 REDIS_URL = env.str("REDIS_URL", default="")
+CHARLA_REDIS_URL = REDIS_URL  # presence and rate limits
 
 
 def channel_layers_for(*redis_urls: str) -> dict:
@@ -185,7 +187,7 @@ def channel_layers_for(*redis_urls: str) -> dict:
     them by a hash of their names), else in-process (one process only)."""
     if not any(redis_urls):
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    # Each process subscribes once per group (realtime.hub): Redis pub/sub is one PUBLISH per
+    # Each process subscribes once per group (charla.realtime.hub): Redis pub/sub is one PUBLISH per
     # event and a pushed stream per process, where the core layer costs a script and a
     # blocking pop per message. Both are at-most-once; the database fills any gap.
     # redis-py 8's 5 s read timeout killed idle sockets (django/channels_redis#422): 30 s.
@@ -220,7 +222,7 @@ CHARLA_PRESENCE_TTL = env.float("CHARLA_PRESENCE_TTL", default=30.0)
 # Limits against abuse (docs/scaling.md says what the proxy must bound besides).
 # Typing: one relayed change per user and room per this many seconds; the last one waits for the window's end.
 CHARLA_TYPING_INTERVAL = env.float("CHARLA_TYPING_INTERVAL", default=2.0)
-# Seconds a connection may take to send its request head (realtime/internals.py); 0: no limit.
+# Seconds a connection may take to send its request head (charla/realtime/internals.py); 0: no limit.
 CHARLA_HEADER_TIMEOUT = env.float("CHARLA_HEADER_TIMEOUT", default=10.0)
 # Open sockets (chat and notifications together) per user in each process; 0: no limit.
 CHARLA_MAX_SOCKETS_PER_USER = env.int("CHARLA_MAX_SOCKETS_PER_USER", default=100)

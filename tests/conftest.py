@@ -86,7 +86,7 @@ def _fast_password_hashing(request, settings):
 @pytest.fixture(autouse=True)
 def _fresh_channel_layer(monkeypatch):
     """Each test gets its own in-memory channel layer and presence (nothing left over from another test)."""
-    from realtime import presence
+    from charla.realtime import presence
 
     monkeypatch.setattr(presence, "local_presence", presence.LocalPresence())
     channel_layers.backends.clear()
@@ -115,7 +115,7 @@ def luis(make_user):
 @pytest.fixture
 def lobby(ana):
     """A public room of ana's."""
-    from chat import services
+    from charla.chat import services
 
     return services.room_create(creator=ana, name="lobby")
 
@@ -123,7 +123,7 @@ def lobby(ana):
 @pytest.fixture
 def secret(ana):
     """A private room of ana's."""
-    from chat import services
+    from charla.chat import services
 
     return services.room_create(creator=ana, name="secret", is_private=True)
 
@@ -288,7 +288,7 @@ def restartable_redis():
 @pytest.fixture
 def cookies(make_user):
     """Three members of the room `general` and their session cookies (made here: the ORM is synchronous)."""
-    from chat import services
+    from charla.chat import services
 
     users = [make_user(name) for name in ("ana", "luis", "eva")]
     services.room_create(creator=users[0], name="general")

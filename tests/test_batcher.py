@@ -6,12 +6,12 @@ import time
 import pytest
 from channels.db import database_sync_to_async
 
-from chat import services
-from chat.batcher import SendBatcher
-from chat.errors import ActionError
-from chat.models import Message
-from chat.services import messages as message_services
-from chat.storage import SendRequest
+from charla.chat import services
+from charla.chat.batcher import SendBatcher
+from charla.chat.errors import ActionError
+from charla.chat.models import Message
+from charla.chat.services import messages as message_services
+from charla.chat.storage import SendRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -96,7 +96,7 @@ def test_concurrent_batches_over_the_same_rooms_in_opposite_orders_neither_deadl
 async def test_a_batch_the_database_breaks_is_tried_again_for_sends_that_can_never_be_stored_twice(ana, monkeypatch):
     from django.db import OperationalError
 
-    from chat import batcher as batcher_module
+    from charla.chat import batcher as batcher_module
 
     room = await database_sync_to_async(services.room_create)(creator=ana, name="blip")
     monkeypatch.setattr(batcher_module, "RETRY_DELAYS", (0.01, 0.01, 0.01))
@@ -123,7 +123,7 @@ async def test_a_batch_the_database_breaks_is_tried_again_for_sends_that_can_nev
 async def test_a_database_that_stays_away_gets_every_send_an_error_not_an_exception(ana, monkeypatch):
     from django.db import InterfaceError
 
-    from chat import batcher as batcher_module
+    from charla.chat import batcher as batcher_module
 
     room = await database_sync_to_async(services.room_create)(creator=ana, name="down")
     monkeypatch.setattr(batcher_module, "RETRY_DELAYS", (0.01, 0.01))
@@ -142,7 +142,7 @@ async def test_sends_a_broken_try_committed_unseen_are_announced_when_the_retry_
 ):
     from django.db import OperationalError
 
-    from chat import batcher as batcher_module
+    from charla.chat import batcher as batcher_module
     from tests.support.ws import connected_and_settled, receive_until
 
     room = await database_sync_to_async(services.room_create)(creator=ana, name="unseen")

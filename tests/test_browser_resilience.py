@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from chat import services
-from chat.models import Message
+from charla.chat import services
+from charla.chat.models import Message
 from tests.support.browser import login
 from tests.test_browser import contents, say
 

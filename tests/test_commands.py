@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import RequestFactory
 
-from chat import selectors, services
-from chat.models import Membership, Room
+from charla.chat import selectors, services
+from charla.chat.models import Membership, Room
 
 pytestmark = pytest.mark.django_db
 

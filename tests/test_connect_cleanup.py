@@ -4,10 +4,10 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import OperationalError
 
-from chat import selectors, services
-from chat.watchdog import get_watchdog
-from realtime import presence
-from realtime.hub import get_hub
+from charla.chat import selectors, services
+from charla.chat.watchdog import get_watchdog
+from charla.realtime import presence
+from charla.realtime.hub import get_hub
 from tests.support.ws import connected_and_settled
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]

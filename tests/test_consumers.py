@@ -6,8 +6,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings as settings_module
 
-from chat import broadcast, protocol, services
-from chat.models import Message
+from charla.chat import broadcast, protocol, services
+from charla.chat.models import Message
 from tests.support.ws import connected_and_settled, receive, receive_until, send
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -278,7 +278,7 @@ async def test_out_of_order_event_is_filled_from_the_database(ws_connect, ana, g
 def _store_without_broadcast(room, author, content):
     from django.db import transaction
 
-    from chat.storage import next_seq
+    from charla.chat.storage import next_seq
 
     with transaction.atomic():
         seq = next_seq(room.pk)
@@ -429,7 +429,7 @@ async def test_a_malformed_resume_point_is_explained_in_the_sockets_language(ws_
 
 async def test_a_sockets_send_keeps_channels_signature():
     """Code written for Channels may call send(text_data=..., close=...): text goes out, then the close."""
-    from chat.consumers import ChatConsumer
+    from charla.chat.consumers import ChatConsumer
 
     sent = []
 

@@ -26,13 +26,13 @@ from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-import realtime.presence
-from chat import broadcast, services
-from chat.models import Room
-from chat.watchdog import get_watchdog
-from realtime import hub as hub_module
-from realtime.hub import BUNDLE, Hub
-from realtime.loops import PerLoop
+from charla.chat import broadcast, services
+from charla.chat.models import Room
+from charla.chat.watchdog import get_watchdog
+from charla.realtime import hub as hub_module
+from charla.realtime import presence
+from charla.realtime.hub import BUNDLE, Hub
+from charla.realtime.loops import PerLoop
 from tests.conftest import ORIGIN, session_cookie
 from tests.support.clients import ChatLog, room_counter, room_truth, room_truth_async, stored_client_ids
 
@@ -133,7 +133,7 @@ async def settle(clients: list[SocketClient], room_name: str) -> None:
 def fresh_in_process_stack() -> None:
     """A channel layer and presence registry for this example alone (the autouse fixture resets them per test)."""
     channel_layers.backends.clear()
-    realtime.presence.local_presence = realtime.presence.LocalPresence()
+    presence.local_presence = presence.LocalPresence()
 
 
 def assert_delivered(clients: list[SocketClient], truth: list, room_name: str) -> None:

@@ -11,13 +11,13 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
-from chat import services
-from chat.events import SERVER_FRAMES
-from chat.models import Message
-from chat.schema import check_frame
-from notifications import api
-from notifications import services as notification_services
-from notifications.protocol import NOTIFICATION_FRAMES
+from charla.chat import services
+from charla.chat.events import SERVER_FRAMES
+from charla.chat.models import Message
+from charla.chat.schema import check_frame
+from charla.notifications import api
+from charla.notifications import services as notification_services
+from charla.notifications.protocol import NOTIFICATION_FRAMES
 from tests.conftest import ORIGIN, session_cookie
 from tests.support.ws import send
 

@@ -1,14 +1,14 @@
-"""chat.hooks: fired inside the write's transaction, and nothing in chat depends on who listens."""
+"""charla.chat.hooks: fired inside the write's transaction, and nothing in chat depends on who listens."""
 
 from contextlib import contextmanager
 
 import pytest
 from django.db import connection, transaction
 
-from chat import hooks, selectors, services
-from chat.models import Membership, Message, Room
-from notifications import receivers
-from notifications.models import Notification
+from charla.chat import hooks, selectors, services
+from charla.chat.models import Membership, Message, Room
+from charla.notifications import receivers
+from charla.notifications.models import Notification
 from tests.support.chat import frames, listen, received
 
 WRITE_HOOKS = (hooks.message_stored, hooks.message_deleted, hooks.room_read, hooks.membership_changed)
@@ -88,7 +88,8 @@ def test_a_receiver_that_fails_rolls_the_write_back(ana, lobby):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_message_without_mentions_is_heard_by_message_stored_once_it_is_stored(ana, lobby):
-    """On PostgreSQL such a batch is one self-committing statement (chat.hooks says why); its receivers still run."""
+    """On PostgreSQL such a batch is one self-committing statement (charla.chat.hooks says why); its
+    receivers still run."""
     with heard(hooks.message_stored, lambda message: Message.objects.filter(pk=message.pk).exists()) as calls:
         message, _created = services.message_send(room=lobby, author=ana, content="no mention here")
     assert [(kwargs["message"].pk, saw_row) for kwargs, _in_transaction, saw_row in calls] == [(message.pk, True)]
@@ -147,4 +148,4 @@ def listen_to_notifications(room, user) -> tuple[str, str]:
     """Channels in the room's and the user's notifications groups, as their notification sockets' would be."""
     from tests.support.layer import listen as listen_to
 
-    return listen_to(f"notifications.room.{room.pk}"), listen_to(f"notifications.user.{user.pk}")
+    return listen_to(f"charla.notifications.room.{room.pk}"), listen_to(f"charla.notifications.user.{user.pk}")

@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from realtime import hub as hub_module
-from realtime.hub import Hub
+from charla.realtime import hub as hub_module
+from charla.realtime.hub import Hub
 
 pytestmark = pytest.mark.asyncio
 
@@ -172,7 +172,7 @@ class FlakyLayer(RecordingLayer):
 
 async def test_with_the_layer_away_connects_do_not_wait_and_the_link_comes_back_by_itself(monkeypatch):
     monkeypatch.setattr(hub_module.LayerLink, "__init__", _flaky_link_init(hub_module.LayerLink.__init__))
-    from realtime import hublink
+    from charla.realtime import hublink
 
     monkeypatch.setattr(hublink, "HEARTBEAT_EVERY", 0.05)
     monkeypatch.setattr(hublink, "SILENCE_LIMIT", 0.2)

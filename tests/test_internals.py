@@ -1,4 +1,4 @@
-"""realtime/internals.py relies on other libraries' private APIs: these fail when one of them changes."""
+"""charla/realtime/internals.py relies on other libraries' private APIs: these fail when one of them changes."""
 
 import asyncio
 import re
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from asgiref.sync import sync_to_async
 
-from realtime import internals
+from charla.realtime import internals
 
 REQUIREMENTS = Path(__file__).resolve().parent.parent / "requirements.txt"
 WRITTEN_AGAINST = {"uvicorn": "0.54.0", "wsproto": "1.3.2", "asgiref": "3.13.0", "httptools": "0.9.0"}
@@ -17,8 +17,8 @@ WRITTEN_AGAINST = {"uvicorn": "0.54.0", "wsproto": "1.3.2", "asgiref": "3.13.0",
 @pytest.mark.parametrize(("package", "written_against"), WRITTEN_AGAINST.items())
 def test_the_libraries_are_the_versions_the_internals_were_written_against(package, written_against):
     pinned = re.search(rf"(?m)^{package}==(\S+)", REQUIREMENTS.read_text())
-    assert pinned and pinned[1] == written_against, f"{package} must be pinned: check realtime/internals.py first"
-    assert version(package) == written_against, f"{package} changed: check realtime/internals.py, then this test"
+    assert pinned and pinned[1] == written_against, f"{package} must be pinned: see charla/realtime/internals.py"
+    assert version(package) == written_against, f"{package} changed: check charla/realtime/internals.py, then this test"
 
 
 class Transport(asyncio.Transport):

@@ -5,8 +5,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from chat import protocol, services
-from chat.models import Membership, Message, Room, room_name_validator
+from charla.chat import protocol, services
+from charla.chat.models import Membership, Message, Room, room_name_validator
 
 pytestmark = pytest.mark.django_db
 

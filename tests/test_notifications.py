@@ -9,11 +9,11 @@ from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from chat import services as chat_services
-from chat.forms import SignUpForm
-from chat.models import Membership, Room
-from notifications import api, protocol, services
-from notifications.models import Announcement, Notification
+from charla.chat import services as chat_services
+from charla.chat.models import Membership, Room
+from charla.notifications import api, protocol, services
+from charla.notifications.models import Announcement, Notification
+from config.accounts import SignUpForm
 from tests.support.chat import read_ids, send
 from tests.support.layer import drain, listen
 

@@ -4,9 +4,9 @@ import pytest
 from django.db import connection
 from playwright.sync_api import expect
 
-from chat import services
-from chat.models import Membership
-from notifications.api import notify_user
+from charla.chat import services
+from charla.chat.models import Membership
+from charla.notifications.api import notify_user
 from tests.support.browser import login
 from tests.test_browser import in_plain_thread, say
 

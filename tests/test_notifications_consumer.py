@@ -11,10 +11,10 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 
-from chat import services as chat_services
-from chat.models import Membership
-from notifications import api, services
-from notifications.models import Notification
+from charla.chat import services as chat_services
+from charla.chat.models import Membership
+from charla.notifications import api, services
+from charla.notifications.models import Notification
 from tests.conftest import ORIGIN, session_cookie
 from tests.support.chat import read_ids
 from tests.support.ws import connected_and_settled, receive, send

@@ -10,9 +10,9 @@ from channels.layers import channel_layers
 from django.conf import settings as django_settings
 from django.db import connection, transaction
 
+from charla.notifications import api, services
+from charla.notifications.models import Notification
 from config.settings import channel_layers_for
-from notifications import api, services
-from notifications.models import Notification
 from tests.conftest import ORIGIN, session_cookie
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]

@@ -10,10 +10,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from chat import services as chat_services
-from chat.models import Membership
-from notifications import api, services
-from notifications.models import Announcement, Notification
+from charla.chat import services as chat_services
+from charla.chat.models import Membership
+from charla.notifications import api, services
+from charla.notifications.models import Announcement, Notification
 from tests.support.layer import drain, listen
 
 pytestmark = pytest.mark.django_db
@@ -319,16 +319,16 @@ def test_readers_page_of_an_unknown_announcement_is_a_404(login, staff):
 
 def test_admin_add_announcement_is_out_of_reach_of_users_who_are_not_staff(login, luis):
     client = login(luis)
-    response = client.get("/admin/notifications/announcement/add/")
+    response = client.get("/admin/charla_notifications/announcement/add/")
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
-    client.post("/admin/notifications/announcement/add/", {"title": "T", "message": "M", "priority": "high"})
+    client.post("/admin/charla_notifications/announcement/add/", {"title": "T", "message": "M", "priority": "high"})
     assert not Announcement.objects.exists()
 
 
 def test_staff_without_the_permission_cannot_add_announcements_in_the_admin(login, staff):
     client = login(staff)
-    assert client.get("/admin/notifications/announcement/add/").status_code == 403
-    client.post("/admin/notifications/announcement/add/", {"title": "T", "message": "M", "priority": "high"})
+    assert client.get("/admin/charla_notifications/announcement/add/").status_code == 403
+    client.post("/admin/charla_notifications/announcement/add/", {"title": "T", "message": "M", "priority": "high"})
     assert not Announcement.objects.exists()
 
 
@@ -339,7 +339,7 @@ def test_adding_an_announcement_in_the_admin_sends_it_once_to_everyone(
     everyone = listen(services.EVERYONE)
     with django_capture_on_commit_callbacks(execute=True):
         response = login(staff).post(
-            "/admin/notifications/announcement/add/", {"title": "Corte", "message": "Hoy", "priority": "high"}
+            "/admin/charla_notifications/announcement/add/", {"title": "Corte", "message": "Hoy", "priority": "high"}
         )
     assert response.status_code == 302
     announcement = Announcement.objects.get()
@@ -353,7 +353,7 @@ def test_admin_reminds_only_those_who_have_not_read_an_announcement(make_user, l
     announcement = api.announce("T", "M")
     services.mark_read(luis, announcement_ids=[announcement.pk])
     response = login(boss).post(
-        "/admin/notifications/announcement/",
+        "/admin/charla_notifications/announcement/",
         {"action": "send_again_to_unread", "_selected_action": [announcement.pk]},
     )
     assert response.status_code == 302
@@ -457,7 +457,7 @@ def test_notify_command_refuses_an_unknown_user(ana):
 
 
 def test_a_form_with_only_malformed_ids_marks_nothing_read(login, luis):
-    from notifications import services
+    from charla.notifications import services
 
     first = services.notify_user(luis, "uno", "m")
     services.notify_user(luis, "dos", "m")

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from realtime.outbox import CLOSE_TOO_SLOW, Outbox
+from charla.realtime.outbox import CLOSE_TOO_SLOW, Outbox
 
 pytestmark = pytest.mark.asyncio
 
@@ -87,7 +87,7 @@ async def test_a_frame_built_once_reads_back_as_the_same_text_message(text):
     from wsproto.events import TextMessage
     from wsproto.frame_protocol import FrameProtocol
 
-    from realtime.internals import wire_frame
+    from charla.realtime.internals import wire_frame
 
     reader = FrameProtocol(client=True, extensions=[])
     reader.receive_bytes(wire_frame(text))
@@ -126,8 +126,8 @@ def uvicorn_outbox():
 
 
 async def test_frames_written_inside_corked_reach_each_socket_in_one_write_in_order():
-    from realtime.internals import wire_frame
-    from realtime.outbox import corked
+    from charla.realtime.internals import wire_frame
+    from charla.realtime.outbox import corked
 
     (first, first_socket), (second, second_socket) = uvicorn_outbox(), uvicorn_outbox()
     with corked():
@@ -142,8 +142,8 @@ async def test_frames_written_inside_corked_reach_each_socket_in_one_write_in_or
 
 
 async def test_a_socket_closed_inside_corked_gets_the_frames_written_before_the_close():
-    from realtime.internals import wire_frame
-    from realtime.outbox import corked
+    from charla.realtime.internals import wire_frame
+    from charla.realtime.outbox import corked
 
     outbox, socket = uvicorn_outbox()
     with corked():

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 import pytest_asyncio
 
-from realtime.presence import LocalPresence, RedisPresence
+from charla.realtime.presence import LocalPresence, RedisPresence
 
 pytestmark = pytest.mark.asyncio
 

@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 import websockets
 
-from chat import services
+from charla.chat import services
 from tests.conftest import session_cookie
 from tests.support.servers import recv_frame
 

@@ -7,9 +7,9 @@ from typing import get_args
 
 import pytest
 
-from chat import protocol, services
-from chat.events import SERVER_FRAMES, ErrorCode, MessageObject
-from chat.protocol import (
+from charla.chat import protocol, services
+from charla.chat.events import SERVER_FRAMES, ErrorCode, MessageObject
+from charla.chat.protocol import (
     DeleteMessage,
     EditMessage,
     MarkRead,
@@ -19,7 +19,7 @@ from chat.protocol import (
     Typing,
     parse_client_frame,
 )
-from chat.schema import SchemaError, check, check_frame
+from charla.chat.schema import SchemaError, check, check_frame
 
 FRAME_CLASSES = {
     "mensaje": SendMessage,

@@ -6,10 +6,10 @@ from typing import Annotated, Literal, get_args, get_origin
 
 import pytest
 
-from chat.events import SERVER_FRAMES, ErrorCode, MessageObject
-from chat.protocol import CLIENT_FRAMES
-from chat.schema import fields
-from notifications.protocol import NOTIFICATION_FRAMES
+from charla.chat.events import SERVER_FRAMES, ErrorCode, MessageObject
+from charla.chat.protocol import CLIENT_FRAMES
+from charla.chat.schema import fields
+from charla.notifications.protocol import NOTIFICATION_FRAMES
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "protocol.md"
 ALL_FRAME_TYPES = set(SERVER_FRAMES) | set(CLIENT_FRAMES) | set(NOTIFICATION_FRAMES)

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from chat.protocol import (
+from charla.chat.protocol import (
     CLIENT_FRAMES,
     CLIENT_ID,
     MESSAGE_TEXT,
@@ -18,7 +18,7 @@ from chat.protocol import (
     SendMessage,
     parse_client_frame,
 )
-from chat.schema import NOT_NEGATIVE, POSITIVE, check, fields
+from charla.chat.schema import NOT_NEGATIVE, POSITIVE, check, fields
 from tests.test_protocol import DOCUMENTED_CODES, FRAME_CLASSES
 
 # Fuzzing: frames generated from the client schemas, and mutations of them. Whatever

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from chat import services
+from charla.chat import services
 from tests.support.browser import login
 from tests.test_browser import in_plain_thread, open_room
 

@@ -21,7 +21,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from chat.mentions import MENTION
+from charla.chat.mentions import MENTION
 
 PASSWORD = "a-Long-pass-93"
 
@@ -88,7 +88,7 @@ def test_latin_names_with_accents_are_accepted_and_stay_mentionable(client, djan
 
 
 def test_every_accented_latin_letter_allowed_is_mentionable():
-    from chat.usernames import is_accented_latin_letter
+    from charla.chat.usernames import is_accented_latin_letter
 
     letters = [chr(c) for c in range(0x80, 0x2000) if is_accented_latin_letter(chr(c))]
     assert len(letters) > 300 and "ñ" in letters and "É" in letters

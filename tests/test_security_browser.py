@@ -5,9 +5,9 @@ import re
 import pytest
 from django.db import connection
 
-from chat import services
-from notifications.links import is_safe_link
-from notifications.models import Notification
+from charla.chat import services
+from charla.notifications.links import is_safe_link
+from charla.notifications.models import Notification
 from tests.support.browser import login
 from tests.test_browser import contents, in_plain_thread, say
 from tests.test_security_http import HOSTILE_LINKS, SAFE_LINKS
@@ -84,11 +84,11 @@ def test_every_page_runs_under_the_policy_without_a_violation_and_the_chat_works
     staff = WatchedPage(browser, server, "boss")
     staff.open("/notifications/announce/", "#form-anuncio")
     staff.open("/admin/")
-    staff.open("/admin/chat/room/", "#result_list")
-    staff.open(f"/admin/chat/room/{room_id}/change/", "#room_form")
-    staff.open("/admin/chat/message/", "#result_list")
+    staff.open("/admin/charla/room/", "#result_list")
+    staff.open(f"/admin/charla/room/{room_id}/change/", "#room_form")
+    staff.open("/admin/charla/message/", "#result_list")
     staff.page.check(f"input[name=_selected_action][value='{message_id}']")
-    staff.open(f"/admin/chat/message/{message_id}/change/")
+    staff.open(f"/admin/charla/message/{message_id}/change/")
     staff.open("/admin/auth/user/", "#result_list")
 
     for watched in (visitor, user, staff):

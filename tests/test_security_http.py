@@ -15,10 +15,10 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from chat import services
-from chat.models import Message, Room
-from notifications.api import notify_user
-from notifications.models import Notification
+from charla.chat import services
+from charla.chat.models import Message, Room
+from charla.notifications.api import notify_user
+from charla.notifications.models import Notification
 from tests.support.ws import connected_and_settled, receive_until
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -221,8 +221,8 @@ def test_create_room_command_answers_a_taken_private_name_like_any_other(ana, lo
 @pytest.mark.django_db(transaction=True)
 def test_migration_renames_later_names_that_differ_only_in_case():
     executor = MigrationExecutor(connection)
-    executor.migrate([("chat", "0001_initial")])
-    OldRoom = executor.loader.project_state([("chat", "0001_initial")]).apps.get_model("chat", "Room")
+    executor.migrate([("charla", "0001_initial")])
+    OldRoom = executor.loader.project_state([("charla", "0001_initial")]).apps.get_model("charla", "Room")
     for name in ("secret", "General", "Secret", "SECRET", "secret-2", "general"):
         OldRoom.objects.create(name=name)
     executor = MigrationExecutor(connection)
@@ -244,13 +244,13 @@ def admin_user(make_user):
 def test_messages_cannot_be_added_or_changed_in_the_admin(login, ana, lobby, admin_user):
     message, _ = services.message_send(room=lobby, author=ana, content="as sent")
     client = login(admin_user)
-    assert client.get("/admin/chat/message/add/").status_code == 403
-    assert client.post("/admin/chat/message/add/", {"room": lobby.pk, "content": "x"}).status_code == 403
-    page = client.get(f"/admin/chat/message/{message.pk}/change/")
+    assert client.get("/admin/charla/message/add/").status_code == 403
+    assert client.post("/admin/charla/message/add/", {"room": lobby.pk, "content": "x"}).status_code == 403
+    page = client.get(f"/admin/charla/message/{message.pk}/change/")
     assert page.status_code == 200 and "as sent" in page.content.decode()
     assert 'name="_save"' not in page.content.decode()
-    assert client.post(f"/admin/chat/message/{message.pk}/change/", {"content": "forged"}).status_code == 403
-    assert client.get(f"/admin/chat/message/{message.pk}/delete/").status_code == 403
+    assert client.post(f"/admin/charla/message/{message.pk}/change/", {"content": "forged"}).status_code == 403
+    assert client.get(f"/admin/charla/message/{message.pk}/delete/").status_code == 403
     message.refresh_from_db()
     assert message.content == "as sent" and Message.objects.count() == 1
 
@@ -268,7 +268,7 @@ async def test_deleting_in_the_admin_takes_a_new_number_and_reaches_the_rooms_so
 
     def delete_in_admin():
         return login(admin_user).post(
-            "/admin/chat/message/", {"action": "delete_for_everyone", "_selected_action": [message.pk]}
+            "/admin/charla/message/", {"action": "delete_for_everyone", "_selected_action": [message.pk]}
         )
 
     response = await sync_to_async(delete_in_admin)()

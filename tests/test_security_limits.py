@@ -14,9 +14,9 @@ import websockets
 from asgiref.sync import sync_to_async
 from django.conf import settings as django_settings
 
-from chat import services
-from chat.models import Message
-from notifications.models import Notification
+from charla.chat import services
+from charla.chat.models import Message
+from charla.notifications.models import Notification
 from tests.conftest import ORIGIN, session_cookie
 from tests.support.servers import recv_frame
 from tests.support.ws import connected_and_settled, receive, receive_until, send
@@ -67,7 +67,7 @@ async def test_alternating_typing_frames_from_several_sockets_relay_one_change_p
 async def test_a_typist_who_keeps_typing_stays_shown_and_one_who_went_silent_is_stopped(
     ws_connect, ana, luis, room, settings, monkeypatch
 ):
-    from chat import typing_throttle
+    from charla.chat import typing_throttle
 
     settings.CHARLA_TYPING_INTERVAL = 0.2
     monkeypatch.setattr(typing_throttle, "TYPING_LAPSE", 0.6)
@@ -90,7 +90,7 @@ async def test_a_typist_who_keeps_typing_stays_shown_and_one_who_went_silent_is_
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 async def test_a_socket_whose_connect_fails_half_way_gives_its_place_back(ws_connect, ana, room, settings, monkeypatch):
-    from realtime import socket_limit
+    from charla.realtime import socket_limit
 
     settings.CHARLA_MAX_SOCKETS_PER_USER = 2
 
@@ -160,7 +160,7 @@ def test_sockets_past_the_per_user_limit_are_refused_and_a_closed_one_frees_a_pl
 
 
 def test_the_head_timeout_is_written_against_the_pinned_uvicorn_internals():
-    """realtime/internals.py overrides uvicorn internals: a new uvicorn or httptools must be checked by hand."""
+    """charla/realtime/internals.py overrides uvicorn internals: a new uvicorn or httptools must be checked by hand."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     assert importlib.metadata.version("uvicorn") == "0.54.0"
@@ -199,7 +199,7 @@ def head_timeout_protocol(loop):
     from uvicorn.config import Config
     from uvicorn.server import ServerState
 
-    from realtime.internals import HeadTimeoutProtocol
+    from charla.realtime.internals import HeadTimeoutProtocol
 
     async def app(scope, receive, send):
         pass

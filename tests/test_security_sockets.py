@@ -1,4 +1,4 @@
-"""Sockets an attacker must not get or keep: foreign origins (realtime.origin), sockets of a changed user."""
+"""Sockets an attacker must not get or keep: foreign origins (charla.realtime.origin), sockets of a changed user."""
 
 from __future__ import annotations
 
@@ -22,11 +22,11 @@ from django.conf import global_settings
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 
-from chat import services
-from chat.batcher import get_batcher
-from chat.errors import ActionError
-from chat.models import Message
-from chat.storage import SendRequest
+from charla.chat import services
+from charla.chat.batcher import get_batcher
+from charla.chat.errors import ActionError
+from charla.chat.models import Message
+from charla.chat.storage import SendRequest
 from tests.conftest import session_cookie
 from tests.support.net import free_port
 from tests.support.ws import connected_and_settled, receive, receive_until, send

@@ -1,10 +1,10 @@
-"""Reads through chat.selectors: history on connect and resume, gap filling, scroll-back."""
+"""Reads through charla.chat.selectors: history on connect and resume, gap filling, scroll-back."""
 
 import pytest
 
-from chat import protocol, selectors, services
-from chat.errors import ActionError
-from chat.models import Message
+from charla.chat import protocol, selectors, services
+from charla.chat.errors import ActionError
+from charla.chat.models import Message
 from tests.support.chat import last_seq, send
 
 # History on connect and resume.

@@ -1,12 +1,12 @@
-"""Messages through chat.services.messages: send (alone or in a batch), edit, delete; broadcast on commit."""
+"""Messages through charla.chat.services.messages: send (alone or in a batch), edit, delete; broadcast on commit."""
 
 import pytest
 from django.db import transaction
 
-from chat import protocol, services
-from chat.errors import ActionError
-from chat.models import Message
-from chat.storage import SendRequest
+from charla.chat import protocol, services
+from charla.chat.errors import ActionError
+from charla.chat.models import Message
+from charla.chat.storage import SendRequest
 from tests.support.chat import frames, last_seq, listen, received, send
 
 # Sending.
@@ -274,12 +274,12 @@ def test_non_member_cannot_edit_or_delete(ana, luis, lobby):
 @pytest.mark.django_db(transaction=True)
 def test_a_batchs_messages_leave_in_one_publish_per_room_in_room_order(ana, lobby, secret, monkeypatch):
     """What is published together reaches each socket in one write: a batch must not leave message by message."""
-    from chat.storage import SendRequest
-    from realtime import publish
+    from charla.chat.storage import SendRequest
+    from charla.realtime import publish
 
     published = []
     monkeypatch.setattr(publish, "publish_sync", lambda group, *messages: published.append((group, messages)))
     requests = [SendRequest(room, ana, f"m{i}") for i, room in enumerate((lobby, secret, lobby, lobby, secret))]
     services.messages_send(requests)
-    rooms = [(group, [m["seq"] for m in messages]) for group, messages in published if group.startswith("chat.room")]
+    rooms = [(group, [m["seq"] for m in messages]) for group, messages in published if group.startswith("charla.room")]
     assert rooms == [(lobby.group_name, [1, 2, 3]), (secret.group_name, [1, 2])]

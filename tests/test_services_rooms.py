@@ -1,13 +1,13 @@
-"""Rooms and members through chat.services.rooms: create, open, invite, remove."""
+"""Rooms and members through charla.chat.services.rooms: create, open, invite, remove."""
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
 
-from chat import selectors, services
-from chat.errors import ActionError, RoomNotFound
-from chat.models import Membership, Room
+from charla.chat import selectors, services
+from charla.chat.errors import ActionError, RoomNotFound
+from charla.chat.models import Membership, Room
 from tests.support.chat import listen, received
 from tests.support.layer import listen as listen_to
 
@@ -144,7 +144,7 @@ def test_removal_tells_the_room_on_commit_so_the_users_sockets_close(
     channel = listen(secret)
     layer = get_channel_layer()
     luis_pages = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(f"notifications.user.{luis.pk}", luis_pages)
+    async_to_sync(layer.group_add)(f"charla.notifications.user.{luis.pk}", luis_pages)
     with django_capture_on_commit_callbacks(execute=True):
         services.member_remove(room=secret, actor=ana, user=luis)
         assert received(channel, timeout=0.05) == [], "sent before the commit"
@@ -153,16 +153,16 @@ def test_removal_tells_the_room_on_commit_so_the_users_sockets_close(
     assert received(channel) == [
         {"type": "room.member_removed", "user_id": luis.pk, "retain": True, "group": secret.group_name}
     ]
-    assert received(luis_pages) == [{"type": "notify.rooms_changed", "group": f"notifications.user.{luis.pk}"}], (
-        "his pages stop watching the room"
-    )
+    assert received(luis_pages) == [
+        {"type": "notify.rooms_changed", "group": f"charla.notifications.user.{luis.pk}"}
+    ], "his pages stop watching the room"
 
 
 @pytest.mark.django_db(transaction=True)
 def test_creating_a_room_tells_the_creators_pages_to_follow_it(ana):
-    pages = listen_to(f"notifications.user.{ana.pk}")
+    pages = listen_to(f"charla.notifications.user.{ana.pk}")
     room = services.room_create(creator=ana, name="fresh")
-    assert received(pages) == [{"type": "notify.rooms_changed", "group": f"notifications.user.{ana.pk}"}], (
+    assert received(pages) == [{"type": "notify.rooms_changed", "group": f"charla.notifications.user.{ana.pk}"}], (
         "the new room's badges update live without a reload"
     )
     assert room.memberships.get().role == "owner"

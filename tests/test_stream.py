@@ -4,9 +4,9 @@ import asyncio
 
 import pytest
 
-from chat.broadcast import room_event_message
-from chat.errors import ActionError
-from chat.stream import RoomStream
+from charla.chat.broadcast import room_event_message
+from charla.chat.errors import ActionError
+from charla.chat.stream import RoomStream
 
 pytestmark = pytest.mark.asyncio
 

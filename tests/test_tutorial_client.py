@@ -2,7 +2,7 @@
 
 import pytest
 
-from chat import services
+from charla.chat import services
 from tests.conftest import need
 from tests.support.browser import SEED, login, tutorial_page
 

@@ -6,8 +6,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 
-from chat import selectors, services
-from chat.models import Membership, Room
+from charla.chat import selectors, services
+from charla.chat.models import Membership, Room
 
 pytestmark = pytest.mark.django_db
 

@@ -4,9 +4,9 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
-from chat import broadcast, services
-from chat.watchdog import get_watchdog
-from realtime.hub import get_hub
+from charla.chat import broadcast, services
+from charla.chat.watchdog import get_watchdog
+from charla.realtime.hub import get_hub
 from tests.support.ws import connected_and_settled, receive, receive_until, send
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]

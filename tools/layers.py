@@ -14,36 +14,49 @@ from pathlib import Path
 
 import grimp
 
+# Each box: a name in the diagram, what it is, and the modules it holds (by prefix).
 PACKAGES = {
-    "config": "config: settings, urls, ASGI entry, server command",
-    "notifications": "notifications: announcements, personal notifications, mentions",
-    "chat": "chat: rooms and messages",
-    "realtime": "realtime: the transport (knows no app)",
+    "config": ("config: Charla's own site (settings, urls, accounts, ASGI entry, server)", ("config",)),
+    "entry": ("charla.asgi, charla.urls: what a host project plugs in", ("charla.asgi", "charla.urls")),
+    "notifications": ("charla.notifications: announcements, personal notifications", ("charla.notifications",)),
+    "chat": ("charla.chat: rooms and messages", ("charla.chat",)),
+    "realtime": ("charla.realtime: the transport (knows no app)", ("charla.realtime",)),
+    "conf": ("charla.conf: settings and their defaults", ("charla.conf",)),
 }
 README = Path(__file__).resolve().parent.parent / "README.md"
 BEGIN, END = "<!-- layers: drawn by python -m tools.layers -->", "<!-- /layers -->"
 
 
+def box_of(module: str) -> str | None:
+    for box, (_title, prefixes) in PACKAGES.items():
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return box
+    return None
+
+
 def diagram() -> str:
     """The Mermaid flowchart of the packages, their modules and the imports between packages."""
-    graph = grimp.build_graph(*PACKAGES, include_external_packages=False)
-    modules = {package: [] for package in PACKAGES}
+    graph = grimp.build_graph("charla", "config", include_external_packages=False)
+    modules: dict[str, list[str]] = {box: [] for box in PACKAGES}
     edges: Counter[tuple[str, str]] = Counter()
     for module in sorted(graph.modules):
-        package = module.split(".")[0]
-        parts = module.split(".")
-        if len(parts) == 2 or (len(parts) > 2 and parts[1] in ("services", "storage")):
-            modules[package].append(".".join(parts[1:]))
+        box = box_of(module)
+        if box is None:
+            continue
+        prefix = next(p for p in PACKAGES[box][1] if module == p or module.startswith(p + "."))
+        parts = module[len(prefix) + 1 :].split(".") if module != prefix else []
+        if len(parts) == 1 or (len(parts) > 1 and parts[0] in ("services", "storage")):
+            modules[box].append(".".join(parts))
         for imported in graph.find_modules_directly_imported_by(module):
-            target = imported.split(".")[0]
-            if target != package and target in PACKAGES:
-                edges[(package, target)] += 1
+            target = box_of(imported)
+            if target is not None and target != box:
+                edges[(box, target)] += 1
     lines = ["```mermaid", "flowchart TD"]
-    for package, title in PACKAGES.items():
-        names = [m for m in modules[package] if m not in ("apps", "migrations", "management")]
+    for box, (title, _prefixes) in PACKAGES.items():
+        names = [m for m in modules[box] if m not in ("apps", "migrations", "management", "templatetags")]
         rows = [", ".join(names[i : i + 6]) for i in range(0, len(names), 6)]
         label = "<br>".join([f"<b>{title}</b>", *rows])
-        lines.append(f'    {package}["{label}"]')
+        lines.append(f'    {box}["{label}"]')
     for (source, target), count in sorted(edges.items()):
         lines.append(f"    {source} -->|{count}| {target}")
     lines.append("```")

@@ -2,8 +2,8 @@
 
 import json
 
-from chat import services
-from chat.models import Message, Room
+from charla.chat import services
+from charla.chat.models import Message, Room
 from tests.support.layer import drain
 from tests.support.layer import listen as listen_to
 

@@ -153,7 +153,7 @@ class ChatLog:
 
 def room_truth(room_name: str) -> list[tuple[int, int, str]]:
     """The database's visible messages of a room as (seq, id, content), in room order (sync callers)."""
-    from chat.models import Message
+    from charla.chat.models import Message
 
     return list(
         Message.objects.visible().filter(room__name=room_name).order_by("seq").values_list("seq", "id", "content")
@@ -167,14 +167,14 @@ async def room_truth_async(room_name: str) -> list[tuple[int, int, str]]:
 
 def room_counter(room_name: str) -> int:
     """The room's event counter: the cursor of a client that has seen everything."""
-    from chat.models import Room
+    from charla.chat.models import Room
 
     return Room.objects.values_list("last_seq", flat=True).get(name=room_name)
 
 
 def stored_client_ids(room_name: str) -> Counter[str]:
     """How many messages of the room carry each client_id (deleted ones included)."""
-    from chat.models import Message
+    from charla.chat.models import Message
 
     return Counter(
         Message.objects.filter(room__name=room_name, client_id__isnull=False).values_list("client_id", flat=True)

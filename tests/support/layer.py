@@ -5,7 +5,7 @@ import asyncio
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from realtime.hub import BUNDLE
+from charla.realtime.hub import BUNDLE
 
 
 def listen(group: str) -> str:

@@ -1,0 +1,27 @@
+"""System checks: an old database must be adopted before `migrate` runs (charla.chat.legacy)."""
+
+from django.core.checks import Error, Tags, register
+from django.db import DatabaseError, connections
+
+
+@register(Tags.database)
+def old_tables_adopted(app_configs=None, databases=None, **kwargs):
+    from charla.chat import legacy
+
+    errors = []
+    for alias in databases or ():
+        try:
+            waiting = legacy.needs_adoption(alias)
+        except DatabaseError:  # no database yet, or not reachable: migrate says so itself
+            connections[alias].close()
+            continue
+        if waiting:
+            errors.append(
+                Error(
+                    "This database holds Charla's tables from before it was a package (chat_room, ...).",
+                    hint="Run `python manage.py charla_adopt_tables` once; it renames them to charla_* and keeps "
+                    "every message.",
+                    id="charla.E001",
+                )
+            )
+    return errors

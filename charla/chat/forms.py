@@ -1,0 +1,31 @@
+"""Forms for the HTTP pages."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from charla.chat.models import ROOM_NAME_MAX_LENGTH, room_name_validator
+
+
+class RoomForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=ROOM_NAME_MAX_LENGTH,
+        validators=[room_name_validator],
+        help_text=_("Letters, digits, hyphens and underscores; it becomes the room's address."),
+    )
+    description = forms.CharField(
+        label=_("Description"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    is_private = forms.BooleanField(label=_("Private (members only, by invitation)"), required=False)
+
+
+class InviteForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        user = get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first()
+        if user is None:
+            raise forms.ValidationError(_("No user with that name."))
+        return user

@@ -1,0 +1,15 @@
+from django.urls import path, re_path
+
+from charla.chat import views
+from charla.chat.models import ROOM_NAME_PATTERN
+
+room = rf"^rooms/(?P<room_name>{ROOM_NAME_PATTERN})/"
+
+urlpatterns = [
+    path("", views.room_list, name="room_list"),
+    path("rooms/new/", views.room_create, name="room_create"),
+    re_path(room + r"$", views.room, name="room"),
+    re_path(room + r"messages/$", views.room_messages, name="room_messages"),
+    re_path(room + r"members/$", views.room_members, name="room_members"),
+    re_path(room + r"members/(?P<user_id>\d+)/remove/$", views.room_member_remove, name="room_member_remove"),
+]
