@@ -7,7 +7,7 @@ PORT ?= 8000
 # The PostgreSQL pass of the suite; override to point at another server.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/charla
 
-.PHONY: install run test test-sqlite test-postgres browser lint clean bench diagram
+.PHONY: install run test test-sqlite test-postgres browser axe lint clean bench diagram
 
 install: $(VENV)/.installed
 
@@ -19,10 +19,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 run: install
 	$(PY) manage.py charla_adopt_tables  # a database from before Charla was a package (charla/chat/legacy.py)
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py collectstatic --noinput -v0
+	DJANGO_STATIC_MANIFEST=1 $(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py load_demo
 	@echo "Charla on http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
-	$(PY) -m config.server --host $(HOST) --port $(PORT)
+	DJANGO_STATIC_MANIFEST=1 $(PY) -m config.server --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the browser tests; installed when missing and we are allowed to.
 browser:
@@ -33,7 +33,11 @@ browser:
 		|| echo "Could not install Chromium: browser tests will say why they skip."; \
 	else echo "No Chromium and no root to install it: browser tests will say why they skip."; fi
 
-test: install browser
+# axe-core for the accessibility tests: fetched from npm once, checked against its pinned sha512.
+axe: install
+	$(PY) -m tools.axe >/dev/null
+
+test: install browser axe
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
@@ -60,4 +64,4 @@ diagram: install
 	$(PY) -m tools.layers
 
 clean:
-	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache
+	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache .cache

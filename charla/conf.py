@@ -38,6 +38,9 @@ DEFAULTS: dict[str, Any] = {
     "PAGE_MAX": 100,
     # Presence and rate limits shared by all processes; "" keeps them in each process.
     "REDIS_URL": "",
+    # Between processes without Redis (commands, tasks, workers): "auto" relays through the
+    # database when the channel layer is the in-process one (charla.realtime.relay).
+    "DATABASE_RELAY": "auto",
     # Where the sockets live: ws/chat/<room>/ and ws/notifications/ under this path.
     "WEBSOCKET_PREFIX": "ws/",
     # Whether new usernames must be safe to @mention (letters, digits, . _ -; no lookalike of

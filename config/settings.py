@@ -1,5 +1,6 @@
 """Charla settings, read from the environment (12-factor) with safe local defaults."""
 
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",  # login throttling (Accounts below)
     "channels",
+    "charla.realtime",
     "charla.chat",
     "charla.notifications",
 ]
@@ -108,14 +110,23 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# Hashed names and compressed copies (whitenoise), as in production: on with debug off, and
+# under `make run` (DJANGO_STATIC_MANIFEST=1, after its collectstatic).
+_STATIC_MANIFEST = env.bool("DJANGO_STATIC_MANIFEST", default=not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if _STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# With hashed names, files are served from STATIC_ROOT as collected, cached for ever by browsers.
+WHITENOISE_AUTOREFRESH = DEBUG and not _STATIC_MANIFEST
+# Django warns that whitenoise's file responses iterate synchronously under ASGI (one thread
+# per static file, read in 8 KiB blocks): fine for Charla's few small files, which a proxy
+# serves in production anyway (docs/scaling.md). The warning said nothing else at every page load.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 
 # Headers.
 SESSION_COOKIE_HTTPONLY = True
@@ -180,6 +191,10 @@ DEFAULT_FROM_EMAIL = SERVER_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default
 
 REDIS_URL = env.str("REDIS_URL", default="")
 CHARLA_REDIS_URL = REDIS_URL  # presence and rate limits
+# Without Redis, commands and a second worker reach the server's sockets through the database.
+CHARLA_DATABASE_RELAY = {"auto": "auto", "1": True, "true": True, "0": False, "false": False}[
+    env.str("CHARLA_DATABASE_RELAY", default="auto").lower()
+]
 
 
 def channel_layers_for(*redis_urls: str) -> dict:

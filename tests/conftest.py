@@ -84,6 +84,13 @@ def _fast_password_hashing(request, settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_database_relay(settings):
+    """This process publishes to its in-memory layer only, as the tests listen there; the relay's
+    own tests turn it on (charla.realtime.relay). Server processes the tests start keep "auto"."""
+    settings.CHARLA_DATABASE_RELAY = False
+
+
+@pytest.fixture(autouse=True)
 def _fresh_channel_layer(monkeypatch):
     """Each test gets its own in-memory channel layer and presence (nothing left over from another test)."""
     from charla.realtime import presence

@@ -51,3 +51,47 @@ def test_a_send_the_server_failed_to_store_is_sent_again_and_shown_once(browser,
     assert page.input_value("#input-mensaje") == ""
     assert Message.objects.filter(content="this one survives a database blip", client_id=failed[0]).count() == 1
     assert errors == []
+
+
+def test_a_session_ended_by_a_restart_asks_to_log_in_and_sends_what_was_queued_after(browser, charla_servers, ana):
+    """make run used to give the demo users new passwords at each start: open pages retried
+    forever and a message queued meanwhile was never stored. Now the page says to log in
+    again, keeps the queued message and the unsent draft (across the reload that the login
+    takes), and sends the message once after logging back in."""
+    services.room_create(creator=ana, name="general")
+    (server,) = charla_servers(1)
+    page = browser.new_context(locale="en-US").new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    login(page, server.http, "ana", "pw-ana")
+    page.goto(f"{server.http}/rooms/general/")
+    page.wait_for_selector("#estado-conexion.estado-success")
+
+    server.stop()
+    page.wait_for_selector("#estado-conexion:not(.estado-success)")
+    say(page, "queued while the server was down")
+    page.fill("#input-mensaje", "a draft not sent yet")
+    ana.set_password("pw-ana-after-restart")  # what a restart of make run did: every session of ana ends
+    ana.save()
+    server.restart()
+
+    notice = page.locator(".fatal-notice")
+    notice.wait_for(timeout=30_000)
+    assert "log in again" in notice.inner_text() and "kept" in notice.inner_text()
+    assert page.locator("#mensajes article.message.pending", has_text="queued while the server").count() == 1
+    assert not Message.objects.filter(content="queued while the server was down").exists()
+
+    notice.locator("a.fatal-link").click()
+    page.wait_for_url(re.compile(r".*/accounts/login/\?next=/rooms/general/"))
+    page.fill("input[name=username]", "ana")
+    page.fill("input[name=password]", "pw-ana-after-restart")
+    page.locator("form [type=submit]").first.click()
+    page.wait_for_url(f"{server.http}/rooms/general/")
+    page.locator("#mensajes article.message:not(.pending)", has_text="queued while the server").wait_for()
+    assert page.input_value("#input-mensaje") == "a draft not sent yet"
+    assert Message.objects.filter(content="queued while the server was down").count() == 1
+    page.reload()
+    page.wait_for_selector("#estado-conexion.estado-success")
+    assert contents(page).count("queued while the server was down") == 1, "sent once, not again after a reload"
+    assert page.input_value("#input-mensaje") == "", "the draft came back once"
+    assert errors == []

@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.contrib.auth import authenticate as django_authenticate
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import RequestFactory
@@ -101,6 +102,12 @@ def demo_passwords(output: str) -> dict[str, str]:
     return dict(PASSWORD_LINE.findall(output))
 
 
+@pytest.fixture(autouse=True)
+def demo_passwords_here(settings, tmp_path):
+    """load_demo keeps its passwords beside the project (BASE_DIR): here, a folder of the test's own."""
+    settings.BASE_DIR = tmp_path
+
+
 def test_load_demo_creates_users_whose_printed_passwords_work(settings):
     settings.DEBUG = True
     passwords = demo_passwords(run("load_demo"))
@@ -119,16 +126,37 @@ def test_load_demo_creates_the_general_room_with_both_users(settings):
     assert sorted(m.user.get_username() for m in Membership.objects.filter(room=room)) == ["ana", "luis"]
 
 
-def test_load_demo_twice_keeps_one_room_and_the_new_passwords_work(settings):
+def test_load_demo_twice_keeps_one_room_and_the_same_passwords_so_sessions_survive_a_restart(settings, tmp_path):
     settings.DEBUG = True
     first = demo_passwords(run("load_demo"))
+    hashes = {u.username: u.password for u in User.objects.all()}  # a session is bound to its user's hash
     second = demo_passwords(run("load_demo"))
+    assert second == first, "make run prints the same passwords on every start"
+    assert {u.username: u.password for u in User.objects.all()} == hashes, "open sessions stay valid"
     assert Room.objects.filter(name="general").count() == 1
     assert Membership.objects.filter(room__name="general").count() == 2
-    for username, password in second.items():
-        assert authenticate(username=username, password=password) is not None
-        if first[username] != password:
-            assert authenticate(username=username, password=first[username]) is None
+    assert (tmp_path / ".demo-passwords.json").stat().st_mode & 0o077 == 0, "only its owner may read the file"
+
+
+def test_load_demo_leaves_a_password_its_owner_changed(settings):
+    settings.DEBUG = True
+    run("load_demo")
+    luis = User.objects.get(username="luis")
+    luis.set_password("mine-now-93")
+    luis.save()
+    output = run("load_demo")
+    assert "luis" not in demo_passwords(output) and "luis   keeps the password its owner chose" in output
+    assert authenticate(username="luis", password="mine-now-93") is not None
+
+
+def test_load_demo_new_passwords_on_request(settings):
+    settings.DEBUG = True
+    first = demo_passwords(run("load_demo"))
+    second = demo_passwords(run("load_demo", "--new-passwords"))
+    for username in ("ana", "luis"):
+        assert second[username] != first[username]
+        assert authenticate(username=username, password=first[username]) is None
+        assert authenticate(username=username, password=second[username]) is not None
 
 
 def test_load_demo_keeps_an_existing_general_rooms_messages(settings, ana):

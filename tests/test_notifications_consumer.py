@@ -17,7 +17,7 @@ from charla.notifications import api, services
 from charla.notifications.models import Notification
 from tests.conftest import ORIGIN, session_cookie
 from tests.support.chat import read_ids
-from tests.support.ws import connected_and_settled, receive, send
+from tests.support.ws import connected_and_settled, receive, refusal_code, send
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -96,8 +96,8 @@ async def post_json(user, path: str, data: dict) -> tuple[int, dict]:
 
 
 async def test_anonymous_socket_is_refused(notifications_socket):
-    _, connected, code = await notifications_socket(None)
-    assert not connected and code == 4401
+    comm, connected, _ = await notifications_socket(None)
+    assert await refusal_code(comm, connected) == 4401
 
 
 @pytest.mark.parametrize("origin", ["http://evil.example", "null", None])

@@ -25,6 +25,8 @@ print(json.dumps({
     "engine": settings.DATABASES["default"]["ENGINE"],
     "database_name": str(settings.DATABASES["default"]["NAME"]),
     "secure_cookies": [settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE],
+    "static_storage": settings.STORAGES["staticfiles"]["BACKEND"],
+    "static_autorefresh": settings.WHITENOISE_AUTOREFRESH,
 }, default=repr))
 """
 PRODUCTION = {
@@ -117,3 +119,11 @@ def test_default_database_is_sqlite_in_the_project():
     loaded = started()
     assert loaded["engine"] == "django.db.backends.sqlite3"
     assert Path(loaded["database_name"]).parent == REPO_ROOT
+
+
+def test_make_run_serves_static_files_hashed_and_compressed_as_production_does():
+    manifest = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    assert started(**PRODUCTION)["static_storage"] == manifest
+    run = started(DJANGO_STATIC_MANIFEST="1")  # what make run sets, with debug on
+    assert (run["static_storage"], run["static_autorefresh"]) == (manifest, False)
+    assert started()["static_storage"] == "django.contrib.staticfiles.storage.StaticFilesStorage", "runserver, tests"

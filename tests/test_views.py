@@ -189,6 +189,18 @@ def test_unknown_room_is_404(login, luis):
     assert login(luis).get("/rooms/nowhere/").status_code == 404
 
 
+@pytest.mark.parametrize("path", ["/rooms/secret/", "/rooms/nowhere/", "/rooms/secret/members/"])
+def test_a_room_one_may_not_see_is_charlas_own_404_page_even_in_debug(login, luis, secret, settings, path):
+    """make run has debug on: Django's technical 404 page (URL patterns, settings hints) must not show."""
+    settings.DEBUG = True
+    response = login(luis).get(path)
+    assert response.status_code == 404
+    page = text(response)
+    assert "Room not found" in page and "Back to rooms" in page
+    assert "Django" not in page and "URLconf" not in page
+    assert "Launch plans for Q3" not in page
+
+
 def test_member_can_open_a_private_room(login, ana, luis, secret):
     services.member_add(room=secret, actor=ana, user=luis)
     response = login(luis).get("/rooms/secret/")
@@ -370,3 +382,11 @@ def test_owner_cannot_be_removed_and_is_told_so(login, ana, secret):
     assert response.redirect_chain == [("/rooms/secret/members/", 302)]
     assert "The room's owner cannot be removed." in text(response)
     assert selectors.is_owner(room=secret, user=ana)
+
+
+def test_a_taken_room_name_reads_as_a_person_wrote_it_in_the_admins_form_too(lobby):
+    """The admin's room form validates with the model field: not "Room with this Name already exists."."""
+    from django.forms import modelform_factory
+
+    form = modelform_factory(Room, fields=["name"])(data={"name": "lobby"})
+    assert form.errors["name"] == ["A room with this name already exists."]

@@ -1,5 +1,6 @@
 """System checks: an old database must be adopted before `migrate` runs (charla.chat.legacy)."""
 
+from django.apps import apps
 from django.core.checks import Error, Tags, register
 from django.db import DatabaseError, connections
 
@@ -25,3 +26,16 @@ def old_tables_adopted(app_configs=None, databases=None, **kwargs):
                 )
             )
     return errors
+
+
+@register()
+def transport_installed(app_configs=None, **kwargs):
+    if apps.is_installed("charla.realtime"):
+        return []
+    return [
+        Error(
+            "charla.realtime is not in INSTALLED_APPS.",
+            hint='Add "charla.realtime" before "charla.chat" (docs/embedding.md).',
+            id="charla.E002",
+        )
+    ]

@@ -75,7 +75,7 @@ class ChatConsumer(HubConsumer):
     async def connect(self):
         self.user = self.scope["user"]
         if not self.user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self.refuse(CLOSE_UNAUTHENTICATED)
             return
         if not self.claim_socket_slot():
             await self.refuse_too_many_sockets()
@@ -85,7 +85,7 @@ class ChatConsumer(HubConsumer):
             self.room = await read_retrying(services.room_open, user=self.user, name=name)
         except RoomNotFound:
             self.room = None
-            await self.close(code=CLOSE_NOT_FOUND)
+            await self.refuse(CLOSE_NOT_FOUND)
             return
         self.language = scope_language(self.scope)
         self.username = self.user.get_username()

@@ -63,7 +63,13 @@ class RoomQuerySet(models.QuerySet):
 class Room(models.Model):
     """A chat room: public (anyone may join) or private (members only)."""
 
-    name = models.CharField(_("name"), max_length=ROOM_NAME_MAX_LENGTH, unique=True, validators=[room_name_validator])
+    name = models.CharField(
+        _("name"),
+        max_length=ROOM_NAME_MAX_LENGTH,
+        unique=True,
+        validators=[room_name_validator],
+        error_messages={"unique": _("A room with this name already exists.")},  # the admin's form too
+    )
     description = models.TextField(_("description"), blank=True, max_length=500)
     creator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="rooms_created"

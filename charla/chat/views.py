@@ -1,10 +1,12 @@
 """HTTP pages and the scroll-back endpoint; the chat itself runs over the WebSocket."""
 
+from functools import wraps
+
 from django.contrib import messages as flash
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -40,14 +42,26 @@ def room_create(request):
     return render(request, "charla/chat/room_form.html", {"form": form})
 
 
+def room_page(view):
+    """A room's page, or Charla's own "not found" page (404) for a room that does not exist or
+    is private to others: the same answer for both, and never Django's debug page."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except RoomNotFound:
+            return render(request, "charla/chat/not_found.html", status=404)
+
+    return wrapped
+
+
 def _open_room(request, room_name: str) -> Room:
-    try:
-        return services.room_open(user=request.user, name=room_name)
-    except RoomNotFound:
-        raise Http404(_("Room not found.")) from None
+    return services.room_open(user=request.user, name=room_name)
 
 
 @login_required
+@room_page
 def room(request, room_name):
     room = _open_room(request, room_name)
     # Opening a room reads it; the page jumps to what was unread until now.
@@ -105,13 +119,14 @@ def _optional_int(value, *, minimum, maximum=None):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@room_page
 def room_members(request, room_name):
     room = _open_room(request, room_name)
     is_owner = selectors.is_owner(room=room, user=request.user)
     form = InviteForm(request.POST or None)
     if request.method == "POST":
         if not is_owner:
-            raise Http404(_("Room not found."))
+            raise RoomNotFound
         if form.is_valid():
             services.member_add(room=room, actor=request.user, user=form.cleaned_data["username"])
             flash.success(request, _("%(user)s is now a member.") % {"user": form.cleaned_data["username"]})
@@ -126,6 +141,7 @@ def room_members(request, room_name):
 
 @login_required
 @require_POST
+@room_page
 def room_member_remove(request, room_name, user_id):
     room = _open_room(request, room_name)
     user = get_object_or_404(get_user_model(), pk=user_id)

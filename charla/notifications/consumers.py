@@ -24,7 +24,7 @@ class NotificationsConsumer(HubConsumer):
     async def connect(self):
         self.user = self.scope["user"]
         if not self.user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self.refuse(CLOSE_UNAUTHENTICATED)
             return
         if not self.claim_socket_slot():
             await self.refuse_too_many_sockets()

@@ -24,6 +24,7 @@ from typing import Protocol
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from charla.realtime import relay
 from charla.realtime.hublink import LayerLink
 from charla.realtime.internals import main_event_loop, wire_frame
 from charla.realtime.loops import PerLoop
@@ -205,7 +206,8 @@ def get_hub() -> Hub:
 
 def publish_sync(group: str, *messages: dict) -> None:
     """Publish from synchronous code: through the server's hub without waiting when called
-    from its database thread, else (commands, WSGI, tests) straight to the layer. Messages
+    from its database thread, else (commands, WSGI, tests) straight to the layer, and,
+    without Redis, through the database to the server processes (charla.realtime.relay). Messages
     published together reach each socket of this process in one write (one bundle)."""
     loop = main_event_loop()
     hub = _hubs.of(loop) if loop is not None else None
@@ -213,14 +215,21 @@ def publish_sync(group: str, *messages: dict) -> None:
         loop.call_soon_threadsafe(hub.publish, group, *messages)
         return
     send = async_to_sync(get_channel_layer().group_send)
+    outgoing = [{**message, "group": group} for message in messages]
+    relayed = relay.in_use()  # no Redis: the server processes read it from the database
+
+    def publish_all() -> None:
+        for message in outgoing:
+            send(group, message)
+        if relayed:
+            relay.record_from_sync(group, outgoing)
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:  # the usual case: a plain thread
-        for message in messages:
-            send(group, {**message, "group": group})
+        publish_all()
         return
     # A loop runs in this very thread without a hub (a sync API over asyncio, such as
     # Playwright's in the browser tests): async_to_sync refuses to run here, so send from a thread.
     with ThreadPoolExecutor(1) as pool:
-        for message in messages:
-            pool.submit(send, group, {**message, "group": group}).result()
+        pool.submit(publish_all).result()

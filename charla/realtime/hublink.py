@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from channels.layers import get_channel_layer
 
-from charla.realtime import groups
+from charla.realtime import groups, relay
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ class LayerLink:
         self._opened: asyncio.Task | None = None
         self._tried = asyncio.Event()  # the first try to open a channel is over
         self._tasks: list[asyncio.Task] = []
+        # Without Redis, the other processes are reached through the database (charla.realtime.relay).
+        self.relay = relay.RelayLink(loop, self.origin, deliver) if relay.in_use() else None
 
     @property
     def up(self) -> bool:
@@ -68,6 +70,8 @@ class LayerLink:
             self._last_heard = self.loop.time()  # up until it proves otherwise
             self._opened = self.loop.create_task(self._open())
             self._tasks = [self.loop.create_task(self._send_forever()), self.loop.create_task(self._beat_forever())]
+            if self.relay is not None:
+                self.relay.start()
         await self._tried.wait()  # the first try, bounded by LAYER_TIMEOUT; after it, nobody waits
 
     async def _open(self) -> None:
@@ -136,8 +140,11 @@ class LayerLink:
         """
         if len(self._unsent) >= MAX_UNSENT:
             self._unsent.popleft()
-        self._unsent.append((group, {**message, "origin": self.origin}))
+        message = {**message, "origin": self.origin}
+        self._unsent.append((group, message))
         self._wake_sender.set()
+        if self.relay is not None and group != HEARTBEAT_GROUP:
+            self.relay.send(group, message)
 
     def _went_away(self) -> None:
         self._last_heard = min(self._last_heard, self.loop.time() - SILENCE_LIMIT)

@@ -46,11 +46,13 @@ CLOSE_TRY_AGAIN = 1013  # RFC 6455: the server could not serve the socket now; t
 
 
 class NotFoundConsumer(AsyncWebsocketConsumer):
-    """Refuses sockets to any other path."""
+    """Refuses sockets to any other path (an invalid room name, a probe) with 4404, which a
+    page stops retrying on (accepted only to carry the code, as HubConsumer.refuse says)."""
 
     channel_layer_alias = None
 
     async def connect(self):
+        await self.accept()
         await self.close(code=CLOSE_NOT_FOUND)
 
 
@@ -118,12 +120,17 @@ class HubConsumer(AsyncWebsocketConsumer):
             socket_limit.release(self.slot_user_id)
             self.slot_user_id = None
 
-    async def refuse_too_many_sockets(self) -> None:
-        """Close with CLOSE_TOO_MANY_SOCKETS, before any work is done for the socket."""
-        # Accepted only to carry the code: a handshake refused before accept reaches
-        # browsers and most clients as a bare 403 or 1006, with no reason.
+    async def refuse(self, code: int) -> None:
+        """Close with `code` (4401, 4404, 4429), before any work is done for the socket.
+
+        Accepted only to carry the code: a handshake refused before accept reaches browsers
+        and most clients as a bare 403 or 1006, with no reason, and a page could only retry
+        forever where it should say "log in again" or "this room is gone"."""
         await self.accept()
-        self.close_soon(CLOSE_TOO_MANY_SOCKETS)
+        self.close_soon(code)
+
+    async def refuse_too_many_sockets(self) -> None:
+        await self.refuse(CLOSE_TOO_MANY_SOCKETS)
 
     async def listen(self, *groups: str) -> None:
         """Hear `groups`, and the logout of this socket's session, through the hub."""

@@ -33,3 +33,13 @@ async def connected_and_settled(communicator: WebsocketCommunicator) -> dict:
         frame = await receive(communicator)
         assert frame["type"] in {"usuario_unido", "usuarios_conectados"}, frame
     return history
+
+
+async def refusal_code(communicator: WebsocketCommunicator, connected: bool, timeout: float = TIMEOUT) -> int:
+    """The close code of a socket refused at connect. Charla accepts such a socket only to
+    close it with its code at once (a refused handshake would reach a browser as a bare
+    1006, with no reason): nothing else comes before the close."""
+    assert connected, "accepted, to carry the close code"
+    output = await communicator.receive_output(timeout)
+    assert output["type"] == "websocket.close", output
+    return output["code"]

@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "accounts",  # the host's custom user model
     "chat",  # the host's own app called chat: Charla's label is "charla"
     "channels",  # Charla
+    "charla.realtime",  # Charla
     "charla.chat",  # Charla
     "charla.notifications",  # Charla
 ]

@@ -10,8 +10,10 @@ import { showConnectionStatus, showFatalNotice } from './connection-status.js';
 import { setupDrawer } from './drawer.js';
 import { HistoryLoader } from './history.js';
 import { loadStrings } from './i18n.js';
+import { setupMessageKeys } from './message-keys.js';
 import { MessageList } from './messages.js';
 import { PendingSends } from './pending-sends.js';
+import { SavedSends } from './saved-sends.js';
 import { OnlineList } from './presence.js';
 import * as protocol from './protocol.js';
 import { RoomFeed } from './room-feed.js';
@@ -41,6 +43,7 @@ const ui = {
   errorBanner: byId('error-banner'),
   newMessages: byId('nuevos-mensajes'),
   jumpToUnread: byId('saltar-no-leidos'),
+  limit: byId('limite-mensaje'),
 };
 const t = loadStrings();
 
@@ -76,7 +79,18 @@ const history = new HistoryLoader(list, {
   onError: () => showError(t('load_failed')),
   pageSize: config.historySize,
 });
-const pending = new PendingSends({ list, send: sendWhenReady, input: ui.input, dialog: byId('confirmar-mencion'), t });
+const saved = new SavedSends(config.userId, config.room);
+const pending = new PendingSends({
+  list,
+  send: sendWhenReady,
+  input: ui.input,
+  dialog: byId('confirmar-mencion'),
+  t,
+  saved,
+});
+// What an earlier page left unsent (a reload, a session that ended) goes out once connected.
+pending.restore(config.username);
+ui.input.value ||= saved.takeDraft();
 const online = new OnlineList(byId('usuarios-en-linea'), byId('total-en-linea'), { me: config.username, t });
 const typingIn = new TypingIndicator(byId('usuarios-escribiendo'), t);
 const typingOut = new TypingNotifier(sendWhenReady);
@@ -116,10 +130,23 @@ showFatalNotice(socket, {
   t,
   loginUrl: config.loginUrl,
   roomListUrl: config.roomListUrl,
-  onFatal: () => online.reset([]),
+  keptNote: () => (pending.size || ui.input.value.trim() ? t('kept_for_login') : ''),
+  onFatal() {
+    online.reset([]);
+    saved.saveDraft(ui.input.value.trim()); // the composer is replaced: its text waits for the next page
+  },
 });
 
 // Writing, editing, deleting.
+
+/** A text over the limit (typed or pasted) stays whole in the composer, with a note of how much to cut. */
+function showLimit() {
+  const over = ui.input.value.trim().length - config.maxChars;
+  ui.limit.hidden = over <= 0;
+  ui.input.toggleAttribute('aria-invalid', over > 0);
+  if (over > 0) ui.limit.textContent = t('over_limit', { over, limit: config.maxChars });
+}
+ui.input.addEventListener('input', showLimit);
 
 setupComposer(ui.form, ui.input, {
   onSend(text) {
@@ -155,6 +182,7 @@ const startEdit = setupMessageActions(ui.messages, {
 });
 
 followNewest(ui.messages, { list, pill: ui.newMessages, onAtBottom: () => readCursor.update() });
+setupMessageKeys(ui.messages);
 setupDrawer(root, root.querySelector('[data-action="toggle-sidebar"]'), root.querySelector('.chat'));
 
 socket.start();

@@ -30,16 +30,18 @@ export function showConnectionStatus(socket, { indicator, root, t, onDown }) {
 
 /**
  * After a fatal close, put a notice cloned from `template` (text and a link: log in again,
- * or back to the rooms) in place of `replaced`; `onFatal` runs after.
+ * or back to the rooms) in place of `replaced`; after a lost session it adds `keptNote()`
+ * (what was typed is kept for after logging in). `onFatal` runs after.
  */
-export function showFatalNotice(socket, { template, replaced, t, loginUrl, roomListUrl, onFatal }) {
+export function showFatalNotice(socket, { template, replaced, t, loginUrl, roomListUrl, keptNote, onFatal }) {
   socket.addEventListener('fatal', ({ detail }) => {
     const [text, linkText, href] = {
       [CLOSE.UNAUTHENTICATED]: [t('fatal_unauthenticated'), t('log_in'), loginUrl],
       [CLOSE.NOT_FOUND]: [t('fatal_not_found'), t('back_to_rooms'), roomListUrl],
     }[detail.code] ?? [t('fatal_forbidden'), t('back_to_rooms'), roomListUrl];
     const box = template.content.firstElementChild.cloneNode(true);
-    box.querySelector('.fatal-text').textContent = text;
+    const note = detail.code === CLOSE.UNAUTHENTICATED ? keptNote() : '';
+    box.querySelector('.fatal-text').textContent = note ? `${text} ${note}` : text;
     const link = box.querySelector('.fatal-link');
     link.textContent = linkText;
     link.href = href;

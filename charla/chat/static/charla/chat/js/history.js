@@ -45,8 +45,19 @@ export class HistoryLoader {
     this.#refresh();
   }
 
+  /**
+   * Load older pages until `reached()` says so, there is nothing older, or `maxPages` were
+   * loaded (opening a room at its first unread message, which may be pages back).
+   */
+  async loadUntil(reached, maxPages) {
+    for (let page = 0; page < maxPages && this.hasMore && !reached(); page += 1) {
+      if (!(await this.loadOlder())) return;
+    }
+  }
+
+  /** One older page; returns whether one came. */
   async loadOlder() {
-    if (!this.#ready || !this.hasMore || this.#loading) return;
+    if (!this.#ready || !this.hasMore || this.#loading) return false;
     const oldest = this.#list.oldest;
     const url = new URL(this.#url, window.location.href);
     if (oldest) url.searchParams.set('before', String(oldest.id));
@@ -59,10 +70,12 @@ export class HistoryLoader {
       if (!response.ok || !Array.isArray(data.mensajes)) throw new Error(data.error || `HTTP ${response.status}`);
       this.#list.prepend(data.mensajes);
       this.hasMore = Boolean(data.hay_mas);
+      return true;
     } catch (error) {
       this.#autoPaused = true;
       console.warn('Charla: scroll-back failed', error);
       this.#onError(error);
+      return false;
     } finally {
       this.#loading = false;
       this.#refresh();

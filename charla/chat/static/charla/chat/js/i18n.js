@@ -17,7 +17,7 @@ export function pageLanguage() {
 
 /** Hours and minutes of an ISO timestamp, in the page's language. */
 export function formatTime(date, lang = pageLanguage()) {
-  return safeFormat(date, lang, (d, l) => d.toLocaleTimeString(l, { hour: '2-digit', minute: '2-digit' }));
+  return safeFormat(date, lang, (d, l) => d.toLocaleTimeString(l, { hour: 'numeric', minute: '2-digit' }));
 }
 
 /** Full date and time, for tooltips. */

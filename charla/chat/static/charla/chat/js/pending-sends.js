@@ -1,6 +1,7 @@
 /**
  * The outbox: sends not yet echoed by the server, shown as pending and resent after every
- * reconnect (the server stores a client_id once, so a resend never duplicates).
+ * reconnect (the server stores a client_id once, so a resend never duplicates). It is
+ * saved (saved-sends.js), so a reload or a new login sends what was left.
  */
 
 import { ask } from './confirm-dialog.js';
@@ -16,6 +17,7 @@ export class PendingSends {
   #input;
   #dialog;
   #t;
+  #saved;
   #outbox = new Map(); // client_id -> the frame to (re)send
   #retries = new Map(); // client_id -> tries so far
   #asking = new Set();
@@ -23,15 +25,31 @@ export class PendingSends {
 
   /**
    * @param {{list: import('./messages.js').MessageList, send: (frame: object) => boolean,
-   *   input: HTMLTextAreaElement, dialog: HTMLDialogElement, t: Function}} options
+   *   input: HTMLTextAreaElement, dialog: HTMLDialogElement, t: Function,
+   *   saved: import('./saved-sends.js').SavedSends}} options
    *   `send` sends now if the connection is ready, else returns false (the reconnect resends).
    */
-  constructor({ list, send, input, dialog, t }) {
+  constructor({ list, send, input, dialog, t, saved }) {
     this.#list = list;
     this.#send = send;
     this.#input = input;
     this.#dialog = dialog;
     this.#t = t;
+    this.#saved = saved;
+  }
+
+  /** How many sends are waiting. */
+  get size() {
+    return this.#outbox.size;
+  }
+
+  /** Show the sends a previous page left unsent as pending from `username`; they go once connected. */
+  restore(username) {
+    for (const { clientId, frame } of this.#saved.loadSends()) {
+      if (this.#outbox.has(clientId)) continue;
+      this.#outbox.set(clientId, frame);
+      this.#list.addPending(clientId, frame.mensaje, username);
+    }
   }
 
   /** Show `text` as pending from `username` and send it. */
@@ -39,6 +57,7 @@ export class PendingSends {
     const clientId = protocol.newClientId();
     const frame = protocol.sendMessage(text, clientId);
     this.#outbox.set(clientId, frame);
+    this.#saved.saveSends(this.#outbox);
     this.#list.addPending(clientId, text, username);
     this.#send(frame);
   }
@@ -51,6 +70,7 @@ export class PendingSends {
   /** If `msg` was sent from this page, stop showing (and resending) its pending copy; returns whether it was. */
   confirm(msg, userId) {
     if (msg.autor_id !== userId || !msg.client_id || !this.#outbox.delete(msg.client_id)) return false;
+    this.#saved.saveSends(this.#outbox);
     this.#retries.delete(msg.client_id);
     this.#list.dropPending(msg.client_id);
     return true;
@@ -59,6 +79,7 @@ export class PendingSends {
   /** The person gave up on an unsent message. */
   discard(clientId) {
     this.#outbox.delete(clientId);
+    this.#saved.saveSends(this.#outbox);
     this.#list.dropPending(clientId);
   }
 
@@ -107,6 +128,7 @@ export class PendingSends {
       if (confirmed) {
         const frame = protocol.confirmedSend(pending);
         this.#outbox.set(clientId, frame);
+        this.#saved.saveSends(this.#outbox);
         this.#send(frame);
         return;
       }

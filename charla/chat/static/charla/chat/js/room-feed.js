@@ -7,6 +7,9 @@
 import { FRAME, frameSeq } from './protocol.js';
 import { showFirstUnread } from './unread.js';
 
+/** Pages of scroll-back a room may load on opening to reach its first unread message. */
+const MAX_UNREAD_PAGES = 10;
+
 export class RoomFeed {
   /** The last room event this page has seen (null before the first history). */
   cursor = null;
@@ -94,15 +97,27 @@ export class RoomFeed {
       this.cursor = Math.max(this.cursor, frame.seq);
     }
     if (stick) list.scrollToBottom();
-    if (first) {
-      showFirstUnread(this.#ui.messages, {
-        lastReadSeq: this.#me.lastReadSeq,
-        userId: this.#me.userId,
-        text: this.#t('unread_divider'),
-        jumpButton: this.#ui.jumpToUnread,
-      });
-    }
+    if (first) this.#openAtFirstUnread();
     this.#onReady();
+  }
+
+  /**
+   * The room opens at the first message not read yet, with the divider right above it: if
+   * more arrived than the history holds, the pages before are loaded until it is in.
+   */
+  async #openAtFirstUnread() {
+    const lastRead = this.#me.lastReadSeq;
+    if (lastRead > 0) {
+      await this.#history.loadUntil(() => (this.#list.oldest?.seq ?? 0) <= lastRead, MAX_UNREAD_PAGES);
+    }
+    showFirstUnread(this.#ui.messages, {
+      lastReadSeq: lastRead,
+      userId: this.#me.userId,
+      text: this.#t('unread_divider'),
+      jumpButton: this.#ui.jumpToUnread,
+      latestButton: this.#ui.newMessages,
+      isAtBottom: () => this.#list.isNearBottom(),
+    });
   }
 
   #onMessage(msg) {

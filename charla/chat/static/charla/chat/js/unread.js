@@ -8,11 +8,12 @@ import { markRead } from './protocol.js';
 const MARK_READ_DELAY_MS = 1000;
 
 /**
- * Put a divider before the first message after the user's read cursor written by someone
- * else, bring it into view, and offer a button back to it while it is out of view.
- * Returns the divider, or null when nothing was unread.
+ * Put a divider right above the first message after the user's read cursor written by
+ * someone else, open the view there, and keep two ways at hand: back to the divider
+ * (`jumpButton`, while it is out of view) and down to the newest (`latestButton`, while
+ * the newest is out of view). Returns the divider, or null when nothing was unread.
  */
-export function showFirstUnread(container, { lastReadSeq, userId, text, jumpButton }) {
+export function showFirstUnread(container, { lastReadSeq, userId, text, jumpButton, latestButton, isAtBottom }) {
   const first = Array.from(container.querySelectorAll('.message[data-seq]')).find(
     (el) => Number(el.dataset.seq) > lastReadSeq && Number(el.dataset.authorId) !== userId,
   );
@@ -24,9 +25,10 @@ export function showFirstUnread(container, { lastReadSeq, userId, text, jumpButt
   divider.textContent = text;
   first.before(divider);
   first.classList.remove('continued'); // after a divider a message shows its author again
-  if (divider.getBoundingClientRect().top < container.getBoundingClientRect().top) {
-    divider.scrollIntoView({ block: 'start' });
-  }
+  const box = container.getBoundingClientRect();
+  const at = divider.getBoundingClientRect();
+  if (at.top < box.top || at.bottom > box.bottom) divider.scrollIntoView({ block: 'start' });
+  if (!isAtBottom()) latestButton.hidden = false; // followNewest hides it at the bottom
   const observer = new IntersectionObserver(
     ([entry]) => {
       jumpButton.hidden = entry.isIntersecting || !divider.isConnected;

@@ -147,6 +147,8 @@ export class NotificationCenter {
   toggle(open) {
     this.#ui.panel.hidden = !open;
     this.#ui.bell.setAttribute('aria-expanded', String(open));
+    // The open panel lists what a toast would say: toasts wait out of its way (CSS).
+    document.body.classList.toggle('notifications-open', open);
     if (open) this.#refreshTimes();
   }
 
