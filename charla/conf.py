@@ -41,6 +41,8 @@ DEFAULTS: dict[str, Any] = {
     # Between processes without Redis (commands, tasks, workers): "auto" relays through the
     # database when the channel layer is the in-process one (charla.realtime.relay).
     "DATABASE_RELAY": "auto",
+    # Public rooms a new account joins (those of these names that exist), as Slack's #general.
+    "DEFAULT_ROOMS": ["general"],
     # Where the sockets live: ws/chat/<room>/ and ws/notifications/ under this path.
     "WEBSOCKET_PREFIX": "ws/",
     # Whether new usernames must be safe to @mention (letters, digits, . _ -; no lookalike of

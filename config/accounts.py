@@ -21,6 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
+from charla.chat import selectors
+from charla.chat.settings_views import remember_language
 from charla.chat.usernames import validate_username
 
 
@@ -54,7 +56,13 @@ def signup(request):
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login page, with a password reset link only when mail can be sent."""
+    """Django's login page, with a password reset link only when mail can be sent; a person
+    who chose a language in their settings gets it back on logging in (on any browser)."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        language = selectors.profile_of(form.get_user()).language
+        return remember_language(response, language) if language else response
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(**kwargs) | {"password_reset_enabled": settings.CHARLA_EMAIL_ENABLED}

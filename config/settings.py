@@ -247,6 +247,8 @@ CHARLA_MASS_MENTION_RATE = env.str("CHARLA_MASS_MENTION_RATE", default="3/10m")
 CHARLA_MASS_MENTION_CONFIRM_OVER = env.int("CHARLA_MASS_MENTION_CONFIRM_OVER", default=20)
 
 CHARLA_HISTORY_SIZE = env.int("CHARLA_HISTORY_SIZE", default=50)
+# Public rooms every new account joins (those that exist), comma-separated; empty: none.
+CHARLA_DEFAULT_ROOMS = env.list("CHARLA_DEFAULT_ROOMS", default=["general"])
 CHARLA_RESUME_MAX = 500
 CHARLA_PAGE_MAX = 100
 

@@ -18,14 +18,15 @@ VIEWPORTS = {
 }
 # (who, path, a selector that says the page is ready)
 PAGES = [
-    (None, "/accounts/login/", "form"),
-    (None, "/signup/", "form"),
+    (None, "/accounts/login/", "#main form"),
+    (None, "/signup/", "#main form"),
     ("ana", "/", "#crear-sala"),
-    ("ana", "/rooms/new/", "form"),
+    ("ana", "/rooms/new/", "#main form"),
     ("ana", "/rooms/general/", "#estado-conexion.estado-success"),
     ("ana", "/rooms/general/members/", "#form-invitar"),
     ("ana", "/notifications/", "#notificaciones[data-state=connected]"),
     ("ana", "/rooms/nowhere/", "#sala-no-encontrada"),
+    ("ana", "/settings/", "#form-ajustes"),
     ("boss", "/notifications/announce/", "#form-anuncio"),
 ]
 

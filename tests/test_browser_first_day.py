@@ -162,3 +162,39 @@ def test_a_room_with_120_unread_opens_at_the_first_with_the_line_above_it_and_th
     expect(page.locator(".message-content", has_text="unread 120")).to_be_in_viewport()
     expect(latest).to_be_hidden()
     assert errors == []
+
+
+def test_settings_from_the_account_menu_theme_language_and_desktop(browser, charla_servers, ana):
+    services.room_create(creator=ana, name="general")
+    (server,) = charla_servers(1)
+    context = browser.new_context(locale="en-US", color_scheme="light", **DESKTOP)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    login(page, server.http, "ana", "pw-ana")
+    menu = page.locator("#boton-cuenta")
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("Escape")
+    expect(page.locator("#menu-cuenta")).to_be_hidden()
+    expect(menu).to_be_focused()
+    menu.click()
+    page.locator("#enlace-ajustes").click()
+    page.wait_for_url(f"{server.http}/settings/")
+
+    light = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    page.select_option("#id_theme", "dark")
+    page.select_option("#id_language", "es")
+    page.uncheck("#id_desktop_notifications")
+    page.locator("#form-ajustes [type=submit]").click()
+    page.wait_for_url(f"{server.http}/settings/")
+    expect(page.locator(".flash")).to_contain_text("Tus ajustes")  # the page answers in Spanish at once
+    dark = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert dark != light and page.evaluate("document.documentElement.dataset.theme") == "dark"
+    expect(page.locator("#notificaciones")).to_have_attribute("data-desktop-wanted", "off")
+
+    # On another browser, logging in brings the language back.
+    other = browser.new_context(locale="en-US", **DESKTOP).new_page()
+    login(other, server.http, "ana", "pw-ana")
+    assert other.evaluate("document.documentElement.lang") == "es"
+    assert errors == []

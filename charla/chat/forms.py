@@ -1,10 +1,11 @@
 """Forms for the HTTP pages."""
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from charla.chat.models import ROOM_NAME_MAX_LENGTH, room_name_validator
+from charla.chat.models import ROOM_NAME_MAX_LENGTH, Profile, room_name_validator
 
 
 class RoomForm(forms.Form):
@@ -29,3 +30,17 @@ class InviteForm(forms.Form):
         if user is None:
             raise forms.ValidationError(_("No user with that name."))
         return user
+
+
+class PreferencesForm(forms.Form):
+    language = forms.ChoiceField(label=_("Language"), required=False)
+    theme = forms.ChoiceField(label=_("Theme"), choices=Profile.Theme.choices)
+    desktop_notifications = forms.BooleanField(
+        label=_("Desktop notifications"),
+        required=False,
+        help_text=_("Mentions and announcements as notifications of your device, once your browser allows them."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", _("Same as my browser")), *settings.LANGUAGES]

@@ -189,3 +189,27 @@ class Message(models.Model):
         from charla.chat.protocol import message_payload
 
         return message_payload(self)
+
+
+class Profile(models.Model):
+    """A person's own settings in Charla: language, theme, desktop notifications."""
+
+    class Theme(models.TextChoices):
+        SYSTEM = "system", _("Same as my device")
+        LIGHT = "light", _("Light")
+        DARK = "dark", _("Dark")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="charla_profile"
+    )
+    # "" follows the browser's language (Accept-Language).
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    theme = models.CharField(_("theme"), max_length=10, choices=Theme.choices, default=Theme.SYSTEM)
+    desktop_notifications = models.BooleanField(_("desktop notifications"), default=True)
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+
+    def __str__(self) -> str:
+        return f"{self.user}'s settings"

@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef
 
 from charla.chat import events
 from charla.chat.errors import message_not_found, not_a_member, unauthenticated
-from charla.chat.models import Membership, Message, Room
+from charla.chat.models import Membership, Message, Profile, Room
 from charla.conf import charla_settings
 
 
@@ -102,3 +102,8 @@ def events_after(
         else:
             frames.append(events.message_edited(events.message_payload(message), message.updated_seq))
     return frames, cursor, len(page) < limit
+
+
+def profile_of(user: AbstractBaseUser) -> Profile:
+    """`user`'s settings; the defaults (unsaved) for someone who never changed them."""
+    return Profile.objects.filter(user=user).first() or Profile(user=user)

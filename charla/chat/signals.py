@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
+from charla.chat import services
 from charla.chat.usernames import validate_reserved, validate_username
 from charla.conf import charla_settings
 from charla.realtime import publish
@@ -61,6 +62,13 @@ def remember_credentials(sender, instance, raw=False, update_fields=None, **kwar
     instance._credentials_before = (
         sender._default_manager.filter(pk=instance.pk).values_list("password", "is_active").first()
     )
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+def join_default_rooms(sender, instance, created, raw=False, **kwargs):
+    """A new account, however it was made (sign-up, the admin, a command), joins CHARLA_DEFAULT_ROOMS."""
+    if created and not raw:
+        services.join_default_rooms(user=instance)
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL)

@@ -15,6 +15,7 @@ from charla.chat import broadcast, hooks
 from charla.chat.errors import ActionError, RoomNotFound
 from charla.chat.models import Membership, Room
 from charla.chat.selectors import is_owner
+from charla.conf import charla_settings
 
 
 def room_create(*, creator: AbstractBaseUser, name: str, description: str = "", is_private: bool = False) -> Room:
@@ -75,3 +76,12 @@ def member_remove(*, room: Room, actor: AbstractBaseUser, user: AbstractBaseUser
         membership.delete()
         transaction.on_commit(partial(broadcast.member_removed_sync, room.group_name, user.pk))
         hooks.membership_changed.send(Membership, room=room, user=user, actor=actor, joined=False)
+
+
+def join_default_rooms(*, user: AbstractBaseUser) -> list[Room]:
+    """A new account joins the public rooms named in CHARLA_DEFAULT_ROOMS (those that exist), as Slack's #general."""
+    names = [name.lower() for name in charla_settings.DEFAULT_ROOMS]
+    rooms = list(Room.objects.public().annotate(lower=Lower("name")).filter(lower__in=names)) if names else []
+    for room in rooms:
+        _join(room=room, user=user, actor=user)
+    return rooms

@@ -4,6 +4,7 @@ from django import template
 from django.conf import settings
 from django.shortcuts import resolve_url
 
+from charla.chat import selectors
 from charla.realtime.paths import url_path
 
 register = template.Library()
@@ -13,6 +14,18 @@ register = template.Library()
 def charla_socket_base() -> str:
     """The path the sockets live under ("/ws/" by default, CHARLA_WEBSOCKET_PREFIX)."""
     return url_path("")
+
+
+@register.simple_tag(takes_context=True)
+def charla_profile(context):
+    """The signed-in person's settings (theme, desktop notifications), read once per request; None for a visitor."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    if not hasattr(request, "_charla_profile"):
+        request._charla_profile = selectors.profile_of(user)
+    return request._charla_profile
 
 
 @register.simple_tag

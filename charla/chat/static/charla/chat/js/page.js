@@ -24,3 +24,22 @@ if (language) {
   language.form.querySelector('.lang-submit')?.setAttribute('hidden', '');
   language.addEventListener('change', () => language.form.requestSubmit());
 }
+
+// The account menu (Settings, Log out): a disclosure that Esc and a click elsewhere close.
+const accountButton = document.getElementById('boton-cuenta');
+const accountPanel = document.getElementById('menu-cuenta');
+if (accountButton && accountPanel) {
+  const setOpen = (open) => {
+    accountPanel.hidden = !open;
+    accountButton.setAttribute('aria-expanded', String(open));
+  };
+  accountButton.addEventListener('click', () => setOpen(accountPanel.hidden));
+  document.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape' || accountPanel.hidden) return;
+    setOpen(false);
+    accountButton.focus();
+  });
+  document.addEventListener('click', (event) => {
+    if (!accountPanel.hidden && !event.target.closest('.account-menu')) setOpen(false);
+  });
+}

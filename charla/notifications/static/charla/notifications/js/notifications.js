@@ -68,7 +68,10 @@ function arrived(item) {
     sticky: item.kind === 'anuncio' && item.priority === 'alta',
     onOpen: open,
   });
-  showDesktop({ title: item.title, body: item.message, tag: `charla-${item.key}`, onClick: open });
+  // Desktop notifications off in the person's settings: toasts only.
+  if (menu.dataset.desktopWanted !== 'off') {
+    showDesktop({ title: item.title, body: item.message, tag: `charla-${item.key}`, onClick: open });
+  }
 }
 
 /** The room open on this page, while someone can see it. */
