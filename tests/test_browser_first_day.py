@@ -198,3 +198,21 @@ def test_settings_from_the_account_menu_theme_language_and_desktop(browser, char
     login(other, server.http, "ana", "pw-ana")
     assert other.evaluate("document.documentElement.lang") == "es"
     assert errors == []
+
+
+def test_on_a_phone_a_tapped_messages_actions_are_in_view_even_at_the_bottom(browser, charla_servers, ana):
+    room = services.room_create(creator=ana, name="general")
+    for n in range(1, 41):
+        services.message_send(room=room, author=ana, content=f"line {n}")
+    (server,) = charla_servers(1)
+    page, errors = open_room(browser, server, "ana", **PHONE)
+    last = page.locator("article.message", has_text="line 40")
+    last.locator(".message-content").tap()
+    edit = last.locator("[data-action=edit]")
+    expect(edit).to_be_visible()
+    expect(edit).to_be_in_viewport(ratio=1)
+    composer = page.locator("#form-mensaje").bounding_box()
+    assert edit.bounding_box()["y"] + edit.bounding_box()["height"] <= composer["y"], "not under the composer"
+    edit.tap()
+    expect(page.locator(".message-edit-input")).to_be_visible()
+    assert errors == []

@@ -62,7 +62,9 @@ export function setupMessageActions(container, { list, sendNow, confirmDelete, d
     for (const other of container.querySelectorAll('.message.show-actions')) {
       if (other !== article) other.classList.remove('show-actions');
     }
-    article?.classList.toggle('show-actions');
+    if (!article?.classList.toggle('show-actions')) return;
+    // The actions open below the message: at the bottom of the list they would be out of view.
+    article.querySelector('.message-actions')?.scrollIntoView({ block: 'nearest' });
   }
 
   container.addEventListener('keydown', (event) => {
