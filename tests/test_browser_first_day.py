@@ -216,3 +216,38 @@ def test_on_a_phone_a_tapped_messages_actions_are_in_view_even_at_the_bottom(bro
     edit.tap()
     expect(page.locator(".message-edit-input")).to_be_visible()
     assert errors == []
+
+
+def test_muted_and_mentions_only_rooms_stay_quiet_live(browser, charla_servers, ana, luis, settings):
+    from tests.test_browser import in_plain_thread
+
+    settings.CHARLA_DATABASE_RELAY = True  # this process's sends reach the server as a second worker's would
+    rooms = {}
+    for name in ("general", "loud", "news", "ops"):
+        rooms[name] = services.room_create(creator=ana, name=name)
+        services.room_open(user=luis, name=name)
+    services.rooms_notify_set(user=luis, levels={rooms["news"].pk: "mentions", rooms["ops"].pk: "nothing"})
+    (server,) = charla_servers(1)
+    page, errors = open_room(browser, server, "luis")
+    page.wait_for_selector("#notificaciones[data-state=connected]")
+
+    def say(room, text):
+        in_plain_thread(lambda: services.message_send(room=rooms[room], author=ana, content=text))
+
+    for room in ("news", "ops", "loud"):
+        say(room, f"something in {room}")
+    loud = page.locator('#lista-salas li[data-room="loud"]')
+    expect(loud.locator(".badge-unread")).to_have_text("1")  # the last one: the others came before it
+    for quiet in ("news", "ops"):
+        item = page.locator(f'#lista-salas li[data-room="{quiet}"]')
+        expect(item).to_have_attribute("data-unread", "1")  # counted, but not shown
+        expect(item.locator(".badge-unread")).to_be_hidden()
+    say("news", "@luis in news")
+    say("ops", "@luis in ops")
+    say("loud", "the end")
+    expect(loud.locator(".badge-unread")).to_have_text("2")
+    expect(page.locator('#lista-salas li[data-room="news"] .badge-mention')).to_have_text("@1")
+    expect(page.locator('#lista-salas li[data-room="ops"] .badge-mention')).to_be_hidden()
+    expect(page.locator("#toasts .toast", has_text="in news")).to_be_visible()
+    assert page.locator("#toasts .toast", has_text="in ops").count() == 0
+    assert errors == []

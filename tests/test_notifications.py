@@ -524,3 +524,20 @@ def test_a_notification_link_must_be_a_path_or_http(luis, url):
 @pytest.mark.parametrize("url", ["/rooms/general/", "https://example.com/x", "http://intranet/y", None])
 def test_a_path_or_http_link_is_kept(luis, url):
     assert services.notify_user(luis, "t", "m", url=url).url == (url or "")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("level, live", [("all", True), ("mentions", True), ("nothing", False)])
+def test_a_mention_in_a_muted_room_waits_in_the_list_already_read_and_interrupts_nobody(
+    ana, luis, lobby, level, live, django_capture_on_commit_callbacks
+):
+    chat_services.room_open(user=luis, name="lobby")
+    chat_services.rooms_notify_set(user=luis, levels={lobby.pk: level})
+    pages = pages_of(luis)
+    with django_capture_on_commit_callbacks(execute=True):
+        send(lobby, ana, "@luis a question")
+    (notification,) = mentions_of(luis)
+    assert (notification.read_at is None) is live
+    personal = [f for f in received(pages) if f["type"] == "notificacion_personal"]
+    assert len(personal) == (1 if live else 0), "a muted room sends no toast, no desktop notification"
+    assert services.unread_count(luis) == (1 if live else 0)

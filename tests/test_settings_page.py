@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from charla.chat import selectors, services
-from charla.chat.models import Membership, Profile
+from charla.chat.models import Membership, Profile, Room
 from tests.test_commands import authenticate
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +93,47 @@ def test_a_new_account_joins_the_default_public_rooms_that_exist(ana, settings):
 def test_someone_who_never_saved_settings_has_the_defaults(ana):
     profile = selectors.profile_of(ana)
     assert (profile.language, profile.theme, profile.desktop_notifications) == ("", "system", True)
+
+
+# What each room sends: every message, mentions only, nothing.
+
+
+def test_each_rooms_level_is_saved_and_a_room_one_is_not_in_is_ignored(client_of, ana, luis):
+    general = services.room_create(creator=ana, name="general")
+    ops = services.room_create(creator=ana, name="ops")
+    secret = services.room_create(creator=luis, name="secret", is_private=True)
+    client = client_of(ana)
+    assert f'id="id_room-{general.pk}"' in client.get("/settings/").content.decode()
+    response = client.post(
+        "/settings/rooms/", {f"room-{general.pk}": "mentions", f"room-{ops.pk}": "nothing", f"room-{secret.pk}": "all"}
+    )
+    assert response.status_code == 302
+    levels = dict(Membership.objects.filter(user=ana).values_list("room__name", "notify"))
+    assert levels == {"general": "mentions", "ops": "nothing"}
+    assert Membership.objects.get(user=luis, room=secret).notify == "all"
+
+
+def test_an_unknown_level_is_refused(client_of, ana):
+    general = services.room_create(creator=ana, name="general")
+    response = client_of(ana).post("/settings/rooms/", {f"room-{general.pk}": "sometimes"})
+    assert response.status_code == 400 and response.context["rooms"].errors
+    assert Membership.objects.get(user=ana, room=general).notify == "all"
+
+
+def test_the_room_list_counts_unread_only_where_the_person_wants_them(client_of, ana, luis):
+    for name in ("loud", "quiet", "muted"):
+        room = services.room_create(creator=ana, name=name)
+        services.room_open(user=luis, name=name)
+        services.room_mark_read(room=room, user=luis)
+        services.message_send(room=room, author=ana, content=f"news in {name} for @luis")
+    services.rooms_notify_set(
+        user=luis,
+        levels={r.pk: {"loud": "all", "quiet": "mentions", "muted": "nothing"}[r.name] for r in Room.objects.all()},
+    )
+    html = client_of(luis).get("/").content.decode()
+    cards = {name: html[html.index(f'data-room="{name}"') :].split("</li>")[0] for name in ("loud", "quiet", "muted")}
+    assert 'class="badge badge-unread" title="Unread messages">1' in cards["loud"]
+    assert 'class="badge badge-unread" title="Unread messages" hidden' in cards["quiet"]
+    assert 'class="badge badge-mention" title="Mentions of you">@1' in cards["quiet"]
+    assert 'class="badge badge-mention" title="Mentions of you" hidden' in cards["muted"]
+    assert "room-muted" in cards["muted"] and "room-muted" not in cards["quiet"]

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from charla.chat.models import ROOM_NAME_MAX_LENGTH, Profile, room_name_validator
+from charla.chat.models import ROOM_NAME_MAX_LENGTH, Membership, Profile, room_name_validator
 
 
 class RoomForm(forms.Form):
@@ -44,3 +44,18 @@ class PreferencesForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = [("", _("Same as my browser")), *settings.LANGUAGES]
+
+
+class RoomsNotifyForm(forms.Form):
+    """One choice per room of the person: what of it reaches them."""
+
+    def __init__(self, *args, memberships, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.memberships = list(memberships)
+        for membership in self.memberships:
+            self.fields[f"room-{membership.room_id}"] = forms.ChoiceField(
+                label=f"#{membership.room.name}", choices=Membership.Notify.choices, initial=membership.notify
+            )
+
+    def levels(self) -> dict[int, str]:
+        return {m.room_id: self.cleaned_data[f"room-{m.room_id}"] for m in self.memberships}

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -44,7 +44,8 @@ class RoomQuerySet(models.QuerySet):
 
         Those come from the room_badges hook (charla.chat.hooks): notifications adds `mentions`.
         """
-        last_read = Membership.objects.filter(room=OuterRef("pk"), user=user).values("last_read_seq")[:1]
+        mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
+        last_read = mine.values("last_read_seq")[:1]
         unread = (
             Message.objects.filter(room=OuterRef("pk"), seq__gt=OuterRef("my_last_read"), deleted=False)
             .exclude(author=user)
@@ -56,7 +57,10 @@ class RoomQuerySet(models.QuerySet):
         for _receiver, annotations in hooks.room_badges.send(Room, user=user):
             badges.update(annotations)
         return self.annotate(
-            my_last_read=Coalesce(Subquery(last_read), 0), unread=Coalesce(Subquery(unread), 0), **badges
+            my_last_read=Coalesce(Subquery(last_read), 0),
+            my_notify=Coalesce(Subquery(mine.values("notify")[:1]), Value(Membership.Notify.ALL)),
+            unread=Coalesce(Subquery(unread), 0),
+            **badges,
         )
 
 
@@ -128,6 +132,15 @@ class Membership(models.Model):
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
     joined = models.DateTimeField(_("joined"), auto_now_add=True)
     last_read_seq = models.BigIntegerField(_("last read"), default=0)
+
+    class Notify(models.TextChoices):
+        """What of the room reaches its member: badges, toasts, desktop notifications."""
+
+        ALL = "all", _("Every message")
+        MENTIONS = "mentions", _("Mentions only")
+        NOTHING = "nothing", _("Nothing (muted)")
+
+    notify = models.CharField(_("notify"), max_length=10, choices=Notify.choices, default=Notify.ALL)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["room", "user"], name="unique_membership")]

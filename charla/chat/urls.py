@@ -10,6 +10,7 @@ urlpatterns = [
     path("rooms/new/", views.room_create, name="room_create"),
     path("settings/", settings_views.preferences, name="settings"),
     path("settings/password/", settings_views.password_change, name="settings_password"),
+    path("settings/rooms/", settings_views.rooms_notify, name="settings_rooms"),
     re_path(room + r"$", views.room, name="room"),
     re_path(room + r"messages/$", views.room_messages, name="room_messages"),
     re_path(room + r"members/$", views.room_members, name="room_members"),

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from charla.chat.mentions import ROOM_WIDE_MENTIONS, mentioned_names
@@ -155,7 +156,12 @@ def notify_mentions(*, message: Message) -> list[str]:
         recipients = recipients | User.objects.filter(pk__in=members, is_active=True)
     recipients = list(recipients.exclude(pk=author.pk).distinct())
     preview = message.content if len(message.content) <= 200 else message.content[:199] + "…"
-    url = f"/rooms/{room.name}/"
+    url = reverse("charla:room", kwargs={"room_name": room.name})
+    # Who muted the room finds its mentions in their list, already read: nothing interrupts them.
+    muted = set(
+        Membership.objects.filter(room=room, notify=Membership.Notify.NOTHING).values_list("user_id", flat=True)
+    )
+    now = timezone.now()
     created = Notification.objects.bulk_create(
         Notification(
             recipient=user,
@@ -165,10 +171,13 @@ def notify_mentions(*, message: Message) -> list[str]:
             url=url,
             room=room,
             chat_message=message,
+            read_at=now if user.pk in muted else None,
         )
         for user in recipients
     )
     for notification in created:
+        if notification.read_at is not None:
+            continue
         send_frame_on_commit(
             group=user_group(notification.recipient_id), frame=protocol.notification_payload(notification)
         )

@@ -12,7 +12,7 @@ from charla.chat.services.messages import (
     messages_announce_again,
     messages_send,
 )
-from charla.chat.services.profiles import profile_update
+from charla.chat.services.profiles import profile_update, rooms_notify_set
 from charla.chat.services.reading import room_mark_read
 from charla.chat.services.rooms import join_default_rooms, member_add, member_remove, room_create, room_open
 
@@ -29,4 +29,5 @@ __all__ = [
     "room_create",
     "room_mark_read",
     "room_open",
+    "rooms_notify_set",
 ]
