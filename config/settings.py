@@ -192,9 +192,7 @@ DEFAULT_FROM_EMAIL = SERVER_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default
 REDIS_URL = env.str("REDIS_URL", default="")
 CHARLA_REDIS_URL = REDIS_URL  # presence and rate limits
 # Without Redis, commands and a second worker reach the server's sockets through the database.
-CHARLA_DATABASE_RELAY = {"auto": "auto", "1": True, "true": True, "0": False, "false": False}[
-    env.str("CHARLA_DATABASE_RELAY", default="auto").lower()
-]
+CHARLA_DATABASE_RELAY = env.str("CHARLA_DATABASE_RELAY", default="auto")  # "off" turns it off
 
 
 def channel_layers_for(*redis_urls: str) -> dict:

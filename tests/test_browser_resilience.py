@@ -4,6 +4,7 @@ import json
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from charla.chat import services
 from charla.chat.models import Message
@@ -93,5 +94,54 @@ def test_a_session_ended_by_a_restart_asks_to_log_in_and_sends_what_was_queued_a
     page.reload()
     page.wait_for_selector("#estado-conexion.estado-success")
     assert contents(page).count("queued while the server was down") == 1, "sent once, not again after a reload"
-    assert page.input_value("#input-mensaje") == "", "the draft came back once"
+    assert page.input_value("#input-mensaje") == "a draft not sent yet", "a draft stays a draft, once"
+    assert errors == []
+
+
+SAVED_SENDS = """async () => {
+  const { SavedSends, forgetAll } = await import('/static/charla/chat/js/saved-sends.js');
+  const frame = (id, text) => ({ type: 'mensaje', mensaje: text, client_id: id });
+  const tabA = new SavedSends(7, 3);
+  const tabB = new SavedSends(7, 3);  // a second tab of the same room
+  tabA.add('m1', frame('m1', 'from tab A'));
+  tabB.add('m2', frame('m2', 'from tab B'));
+  tabB.remove('m2');  // stored: tab B forgets its own, and only its own
+  const afterTabs = tabA.loadSends().map((e) => e.clientId);
+  localStorage.setItem('charla:outbox:7:4', JSON.stringify([
+    { clientId: 'old', frame: frame('old', 'yesterday'), savedAt: Date.now() - 25 * 3600 * 1000 }]));
+  const expired = new SavedSends(7, 4).loadSends().length;
+  new SavedSends(7, 3).saveDraft('half a thought');
+  forgetAll();  // logging out
+  return { afterTabs, expired, left: Object.keys(localStorage).filter((k) => k.startsWith('charla:')) };
+}"""
+
+
+def test_saved_sends_of_two_tabs_do_not_overwrite_each_other_expire_and_go_at_logout(browser, charla_servers, ana):
+    (server,) = charla_servers(1)
+    page = browser.new_context(locale="en-US").new_page()
+    login(page, server.http, "ana", "pw-ana")
+    result = page.evaluate(SAVED_SENDS)
+    assert result == {"afterTabs": ["m1"], "expired": 0, "left": []}
+
+
+def test_a_queue_longer_than_the_rate_limit_is_sent_in_full_not_dropped(browser, charla_servers, ana):
+    """After a reconnect the whole queue goes at once; what the rate limit refuses waits its turn."""
+    services.room_create(creator=ana, name="general")
+    (server,) = charla_servers(1, CHARLA_SEND_RATE="3/10s")
+    page = browser.new_context(locale="en-US").new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    login(page, server.http, "ana", "pw-ana")
+    page.goto(f"{server.http}/rooms/general/")
+    page.wait_for_selector("#estado-conexion.estado-success")
+    server.stop()
+    page.wait_for_selector("#estado-conexion:not(.estado-success)")
+    texts = [f"queued {n}" for n in range(1, 7)]
+    for text in texts:
+        say(page, text)
+    server.restart()
+    page.locator("#mensajes article.message:not(.pending)", has_text="queued 6").wait_for(timeout=45_000)
+    expect(page.locator("#mensajes article.message.pending")).to_have_count(0, timeout=45_000)
+    stored = list(Message.objects.filter(content__startswith="queued").values_list("content", flat=True))
+    assert sorted(stored) == texts, "each one stored, once"
     assert errors == []

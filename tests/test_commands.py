@@ -180,3 +180,11 @@ def test_load_demo_runs_with_debug_off_when_forced(settings):
     passwords = demo_passwords(run("load_demo", force=True))
     assert Room.objects.filter(name="general").exists()
     assert authenticate(username="luis", password=passwords["luis"]) is not None
+
+
+def test_load_demo_leaves_the_password_of_an_account_it_did_not_make(settings, ana):
+    settings.DEBUG = True
+    output = run("load_demo")
+    assert "ana    keeps its password" in output and "ana" not in demo_passwords(output)
+    assert authenticate(username="ana", password="pw-ana") is not None, "a real ana's password is hers"
+    assert "luis" in demo_passwords(output), "the account it made gets a printed password"

@@ -128,3 +128,23 @@ def test_a_new_database_has_nothing_to_adopt(tmp_path):
     manage(url, "migrate", "-v0")
     assert manage(url, "charla_adopt_tables").stdout == ""
     assert "charla.E001" not in manage(url, "check", "--database", "default").stderr
+
+
+def test_old_tables_left_beside_new_ones_are_reported(tmp_path):
+    """migrate run past the check (--skip-checks) made new tables: the old rows are not lost silently."""
+    url = f"sqlite:///{tmp_path / 'both.sqlite3'}"
+    manage(url, "migrate", "-v0")
+    manage(
+        url,
+        "shell",
+        "-v0",
+        "-c",
+        "from django.db import connection\n"
+        "with connection.cursor() as c:\n"
+        "    c.execute('CREATE TABLE chat_room (id integer primary key, last_seq integer)')\n"
+        '    c.execute("INSERT INTO django_migrations (app, name, applied)"\n'
+        "              \" VALUES ('chat', '0001_initial', '2026-01-01')\")",
+    )
+    checked = manage(url, "check", "--database", "default")
+    assert "charla.W001" in checked.stderr
+    assert "charla.E001" not in checked.stderr

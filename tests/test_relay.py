@@ -53,14 +53,19 @@ async def test_a_server_process_delivers_what_others_relayed_once_and_not_its_ow
     assert await database_sync_to_async(RelayedMessage.objects.filter(origin="this-process").count)() == 1
 
 
-def test_the_relay_is_on_with_the_in_process_layer_only(settings):
+def test_the_relay_is_on_with_the_in_process_layer_only_and_can_be_switched_off(settings):
     settings.CHARLA_DATABASE_RELAY = "auto"
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     assert relay.in_use()
+    for off in (False, "off", "false", "0"):
+        settings.CHARLA_DATABASE_RELAY = off
+        assert not relay.in_use()
     settings.CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": ["redis://x"]}}
     }
-    assert not relay.in_use()
+    for setting in ("auto", True):
+        settings.CHARLA_DATABASE_RELAY = setting
+        assert not relay.in_use(), "beside Redis a relayed copy would arrive twice"
 
 
 @pytest.mark.browser

@@ -137,3 +137,11 @@ def test_the_room_list_counts_unread_only_where_the_person_wants_them(client_of,
     assert 'class="badge badge-mention" title="Mentions of you">@1' in cards["quiet"]
     assert 'class="badge badge-mention" title="Mentions of you" hidden' in cards["muted"]
     assert "room-muted" in cards["muted"] and "room-muted" not in cards["quiet"]
+
+
+def test_default_rooms_from_the_environment_are_a_comma_separated_list(ana, settings):
+    services.room_create(creator=ana, name="general")
+    services.room_create(creator=ana, name="random")
+    settings.CHARLA_DEFAULT_ROOMS = "general, random"
+    newcomer = User.objects.create_user("nuevo", password="pw-nuevo-93")
+    assert sorted(m.room.name for m in Membership.objects.filter(user=newcomer)) == ["general", "random"]

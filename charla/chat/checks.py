@@ -1,7 +1,7 @@
 """System checks: an old database must be adopted before `migrate` runs (charla.chat.legacy)."""
 
 from django.apps import apps
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError, connections
 
 
@@ -13,9 +13,19 @@ def old_tables_adopted(app_configs=None, databases=None, **kwargs):
     for alias in databases or ():
         try:
             waiting = legacy.needs_adoption(alias)
+            beside = not waiting and legacy.stranded(alias)
         except DatabaseError:  # no database yet, or not reachable: migrate says so itself
             connections[alias].close()
             continue
+        if beside:
+            errors.append(
+                Warning(
+                    "Charla's old tables (chat_room, ...) sit beside its new ones (charla_room, ...): "
+                    "their messages were not adopted.",
+                    hint="Copy what they hold into the new tables, or drop them if the new ones have everything.",
+                    id="charla.W001",
+                )
+            )
         if waiting:
             errors.append(
                 Error(

@@ -7,8 +7,8 @@ every RELAY_POLL seconds and hands what other processes wrote to its hub, as the
 layer would. Rooms would catch up anyway (their events are numbered and the watchdog
 fills gaps); notifications, presence and logouts would not, without this.
 
-On at `CHARLA_DATABASE_RELAY = "auto"` (the default) when the layer is in-process;
-True or False decides. Rows are kept for KEEP_FOR seconds.
+On with the in-process layer (`CHARLA_DATABASE_RELAY = "auto"`, the default; False turns it
+off), never with Redis. Rows are kept for KEEP_FOR seconds, pruned by readers and writers.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 RELAY_POLL = 0.5  # seconds between two reads of the table by a server process
 KEEP_FOR = 60  # seconds a row is kept
 PRUNE_EVERY = 30  # seconds between two prunes by a reader
+PRUNE_EVERY_ROWS = 500  # a writer prunes once in so many rows
 # Rows are numbered when inserted but may commit out of order (PostgreSQL, several
 # writers): each read looks this far behind the highest number seen, skipping those seen.
 LOOK_BEHIND = 256
@@ -39,10 +40,19 @@ REMEMBER = 4096
 
 
 def in_use() -> bool:
+    """With the in-process layer, unless switched off. Never beside Redis: the layer reaches
+    every process there, and a relayed copy would reach them twice."""
     setting = charla_settings.DATABASE_RELAY
-    if setting == "auto":
-        return isinstance(get_channel_layer(), InMemoryChannelLayer)
-    return bool(setting)
+    if setting is False or str(setting).lower() in {"false", "0", "off", "no"}:
+        return False
+    return isinstance(get_channel_layer(), InMemoryChannelLayer)
+
+
+def prune() -> None:
+    """Forget rows older than KEEP_FOR seconds."""
+    from charla.realtime.models import RelayedMessage
+
+    RelayedMessage.objects.filter(created__lt=timezone.now() - timedelta(seconds=KEEP_FOR)).delete()
 
 
 def _encode(message: dict) -> str | None:
@@ -63,7 +73,10 @@ def record(origin: str, items: list[tuple[str, dict]]) -> None:
         if (text := _encode(message)) is not None
     ]
     if rows:
-        RelayedMessage.objects.bulk_create(rows)
+        created = RelayedMessage.objects.bulk_create(rows)
+        # Writers prune too, now and then: a site whose only writers are commands still stays small.
+        if created and created[-1].pk is not None and created[-1].pk % PRUNE_EVERY_ROWS < len(created):
+            prune()
 
 
 _command_origin = f"process-{uuid.uuid4().hex[:16]}"
@@ -132,26 +145,28 @@ class RelayLink:
             for row_id in RelayedMessage.objects.filter(id__gt=self._cursor - LOOK_BEHIND).values_list("id", flat=True):
                 self._remember(row_id)
             return []
-        rows = list(
-            RelayedMessage.objects.filter(id__gt=self._cursor - LOOK_BEHIND)
-            .order_by("id")
-            .values_list("id", "origin", "message")[:1000]
-        )
-        fresh = []
-        for row_id, origin, text in rows:
+        # Numbers and origins first (small); bodies only of rows this process has not seen and did not write.
+        window = RelayedMessage.objects.filter(id__gt=self._cursor - LOOK_BEHIND).order_by("id")
+        wanted = []
+        for row_id, origin in window.values_list("id", "origin")[:1000]:
             if row_id in self._seen_set:
                 continue
             self._remember(row_id)
             self._cursor = max(self._cursor, row_id)
             if origin != self.origin:
+                wanted.append(row_id)
+        fresh = []
+        if wanted:
+            bodies = dict(RelayedMessage.objects.filter(id__in=wanted).values_list("id", "message"))
+            for row_id in wanted:
                 try:
-                    fresh.append(json.loads(text))
-                except ValueError:
-                    logger.warning("a relayed message is not JSON: skipped")
+                    fresh.append(json.loads(bodies[row_id]))
+                except (KeyError, ValueError):  # pruned meanwhile, or not JSON
+                    logger.warning("relayed message %s skipped", row_id)
         now = self.loop.time()
         if now - self._pruned_at > PRUNE_EVERY:
             self._pruned_at = now
-            RelayedMessage.objects.filter(created__lt=timezone.now() - timedelta(seconds=KEEP_FOR)).delete()
+            prune()
         return fresh
 
     def _remember(self, row_id: int) -> None:

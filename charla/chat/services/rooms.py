@@ -80,7 +80,10 @@ def member_remove(*, room: Room, actor: AbstractBaseUser, user: AbstractBaseUser
 
 def join_default_rooms(*, user: AbstractBaseUser) -> list[Room]:
     """A new account joins the public rooms named in CHARLA_DEFAULT_ROOMS (those that exist), as Slack's #general."""
-    names = [name.lower() for name in charla_settings.DEFAULT_ROOMS]
+    names = charla_settings.DEFAULT_ROOMS
+    if isinstance(names, str):  # "general,random", as an environment variable reads
+        names = names.split(",")
+    names = [name.strip().lower() for name in names if name.strip()]
     rooms = list(Room.objects.public().annotate(lower=Lower("name")).filter(lower__in=names)) if names else []
     for room in rooms:
         _join(room=room, user=user, actor=user)

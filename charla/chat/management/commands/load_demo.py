@@ -43,6 +43,11 @@ class Command(BaseCommand):
                 # Its owner chose another password: theirs to keep.
                 lines.append(f"  user {username:<6} keeps the password its owner chose")
                 continue
+            if password is None and not created and not new_passwords and user.has_usable_password():
+                # An account of that name that load_demo did not make (or made before it kept
+                # passwords): its password is its owner's, unless asked.
+                lines.append(f"  user {username:<6} keeps its password (load_demo --new-passwords sets one)")
+                continue
             if created or new_passwords or not password:
                 password = secrets.token_urlsafe(9)
                 user.set_password(password)

@@ -5,7 +5,7 @@
 
 import { setupMessageActions } from './actions.js';
 import { setupComposer } from './composer.js';
-import { ReconnectingSocket } from './connection.js';
+import { CLOSE, ReconnectingSocket } from './connection.js';
 import { showConnectionStatus, showFatalNotice } from './connection-status.js';
 import { setupDrawer } from './drawer.js';
 import { HistoryLoader } from './history.js';
@@ -23,6 +23,7 @@ import { ReadCursor, TitleCounter, followNewest } from './unread.js';
 const root = document.getElementById('chat-app');
 const config = {
   room: root.dataset.room,
+  roomId: Number(root.dataset.roomId),
   userId: Number(root.dataset.userId),
   username: root.dataset.username,
   isOwner: root.dataset.isOwner === 'true',
@@ -79,7 +80,7 @@ const history = new HistoryLoader(list, {
   onError: () => showError(t('load_failed')),
   pageSize: config.historySize,
 });
-const saved = new SavedSends(config.userId, config.room);
+const saved = new SavedSends(config.userId, config.roomId);
 const pending = new PendingSends({
   list,
   send: sendWhenReady,
@@ -91,6 +92,11 @@ const pending = new PendingSends({
 // What an earlier page left unsent (a reload, a session that ended) goes out once connected.
 pending.restore(config.username);
 ui.input.value ||= saved.takeDraft();
+// Leaving the page (a reload, a closed tab) keeps what was being written, unless the room is not the person's any more.
+let roomLost = false;
+window.addEventListener('pagehide', () => {
+  if (!roomLost) saved.saveDraft(ui.input.value.trim());
+});
 const online = new OnlineList(byId('usuarios-en-linea'), byId('total-en-linea'), { me: config.username, t });
 const typingIn = new TypingIndicator(byId('usuarios-escribiendo'), t);
 const typingOut = new TypingNotifier(sendWhenReady);
@@ -131,9 +137,14 @@ showFatalNotice(socket, {
   loginUrl: config.loginUrl,
   roomListUrl: config.roomListUrl,
   keptNote: () => (pending.size || ui.input.value.trim() ? t('kept_for_login') : ''),
-  onFatal() {
+  onFatal(code) {
     online.reset([]);
-    saved.saveDraft(ui.input.value.trim()); // the composer is replaced: its text waits for the next page
+    if (code === CLOSE.UNAUTHENTICATED) {
+      saved.saveDraft(ui.input.value.trim()); // the composer is replaced: its text waits for the next login
+    } else {
+      roomLost = true;
+      saved.clear(); // removed from the room, or it is gone: nothing of it goes out later
+    }
   },
 });
 
@@ -143,7 +154,8 @@ showFatalNotice(socket, {
 function showLimit() {
   const over = ui.input.value.trim().length - config.maxChars;
   ui.limit.hidden = over <= 0;
-  ui.input.toggleAttribute('aria-invalid', over > 0);
+  if (over > 0) ui.input.setAttribute('aria-invalid', 'true'); // toggleAttribute's "" would read as false
+  else ui.input.removeAttribute('aria-invalid');
   if (over > 0) ui.limit.textContent = t('over_limit', { over, limit: config.maxChars });
 }
 ui.input.addEventListener('input', showLimit);

@@ -46,6 +46,6 @@ export function showFatalNotice(socket, { template, replaced, t, loginUrl, roomL
     link.textContent = linkText;
     link.href = href;
     replaced.replaceWith(box);
-    onFatal();
+    onFatal(detail.code);
   });
 }

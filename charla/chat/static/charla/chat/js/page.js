@@ -2,6 +2,7 @@
 
 import { paintAvatar } from './avatar.js';
 import { formatRelative } from './i18n.js';
+import { forgetAll } from './saved-sends.js';
 
 for (const avatar of document.querySelectorAll('[data-avatar]')) paintAvatar(avatar, avatar.dataset.avatar);
 // The server wrote "5 minutes ago" already; the browser says "now" for the last minute, as the bell's panel does.
@@ -17,6 +18,7 @@ document.addEventListener('click', (event) => {
 document.addEventListener('submit', (event) => {
   const question = event.target.dataset?.confirm;
   if (question && !window.confirm(question)) event.preventDefault();
+  else if (event.target.matches('[data-logout]')) forgetAll();
 });
 
 const language = document.querySelector('select[data-autosubmit]');

@@ -10,6 +10,7 @@ import * as protocol from './protocol.js';
 /** A send the server failed to store (a database blip) goes again, a few times, with the same client_id. */
 const RETRYABLE = new Set([protocol.ERROR_CODE.STORE_FAILED, protocol.ERROR_CODE.SERVER_ERROR]);
 const RETRY_DELAYS_MS = [1000, 3000, 9000];
+const RATE_RETRY_MS = 3000;
 
 export class PendingSends {
   #list;
@@ -57,7 +58,7 @@ export class PendingSends {
     const clientId = protocol.newClientId();
     const frame = protocol.sendMessage(text, clientId);
     this.#outbox.set(clientId, frame);
-    this.#saved.saveSends(this.#outbox);
+    this.#saved.add(clientId, frame);
     this.#list.addPending(clientId, text, username);
     this.#send(frame);
   }
@@ -70,7 +71,7 @@ export class PendingSends {
   /** If `msg` was sent from this page, stop showing (and resending) its pending copy; returns whether it was. */
   confirm(msg, userId) {
     if (msg.autor_id !== userId || !msg.client_id || !this.#outbox.delete(msg.client_id)) return false;
-    this.#saved.saveSends(this.#outbox);
+    this.#saved.remove(msg.client_id);
     this.#retries.delete(msg.client_id);
     this.#list.dropPending(msg.client_id);
     return true;
@@ -79,7 +80,7 @@ export class PendingSends {
   /** The person gave up on an unsent message. */
   discard(clientId) {
     this.#outbox.delete(clientId);
-    this.#saved.saveSends(this.#outbox);
+    this.#saved.remove(clientId);
     this.#list.dropPending(clientId);
   }
 
@@ -103,6 +104,14 @@ export class PendingSends {
   }
 
   #retryLater(frame) {
+    if (frame.code === protocol.ERROR_CODE.RATE_LIMITED && this.#outbox.has(frame.client_id)) {
+      // Too fast (a long queue sent at once after a reconnect): it waits its turn, never dropped.
+      setTimeout(() => {
+        const pending = this.#outbox.get(frame.client_id);
+        if (pending) this.#send(pending);
+      }, RATE_RETRY_MS); // the same wait for all: refused in order, they go again in order
+      return true;
+    }
     const tries = this.#retries.get(frame.client_id) ?? 0;
     if (!RETRYABLE.has(frame.code) || !this.#outbox.has(frame.client_id) || tries >= RETRY_DELAYS_MS.length) {
       this.#retries.delete(frame.client_id);
@@ -128,7 +137,7 @@ export class PendingSends {
       if (confirmed) {
         const frame = protocol.confirmedSend(pending);
         this.#outbox.set(clientId, frame);
-        this.#saved.saveSends(this.#outbox);
+        this.#saved.add(clientId, frame);
         this.#send(frame);
         return;
       }

@@ -26,6 +26,7 @@ export const FATAL_CLOSE_CODES = new Set(Object.values(CLOSE));
 export const ERROR_CODE = Object.freeze({
   MASS_MENTION_CONFIRM: 'mass_mention_confirm',
   STORE_FAILED: 'store_failed', // the database broke while storing it: send it again
+  RATE_LIMITED: 'rate_limited', // too many writes: the send waits and goes again
   SERVER_ERROR: 'server_error',
 });
 
