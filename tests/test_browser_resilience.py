@@ -10,6 +10,7 @@ from charla.chat import services
 from charla.chat.models import Message
 from tests.support.browser import login
 from tests.test_browser import contents, say
+from tests.test_browser_first_day import open_room
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -61,12 +62,7 @@ def test_a_session_ended_by_a_restart_asks_to_log_in_and_sends_what_was_queued_a
     takes), and sends the message once after logging back in."""
     services.room_create(creator=ana, name="general")
     (server,) = charla_servers(1)
-    page = browser.new_context(locale="en-US").new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    login(page, server.http, "ana", "pw-ana")
-    page.goto(f"{server.http}/rooms/general/")
-    page.wait_for_selector("#estado-conexion.estado-success")
+    page, errors = open_room(browser, server, "ana")
 
     server.stop()
     page.wait_for_selector("#estado-conexion:not(.estado-success)")
@@ -128,12 +124,7 @@ def test_a_queue_longer_than_the_rate_limit_is_sent_in_full_not_dropped(browser,
     """After a reconnect the whole queue goes at once; what the rate limit refuses waits its turn."""
     services.room_create(creator=ana, name="general")
     (server,) = charla_servers(1, CHARLA_SEND_RATE="3/10s")
-    page = browser.new_context(locale="en-US").new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    login(page, server.http, "ana", "pw-ana")
-    page.goto(f"{server.http}/rooms/general/")
-    page.wait_for_selector("#estado-conexion.estado-success")
+    page, errors = open_room(browser, server, "ana")
     server.stop()
     page.wait_for_selector("#estado-conexion:not(.estado-success)")
     texts = [f"queued {n}" for n in range(1, 7)]

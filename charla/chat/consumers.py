@@ -22,7 +22,7 @@ from charla.chat.watchdog import get_watchdog
 from charla.realtime import ratelimit
 from charla.realtime.hub import get_hub
 from charla.realtime.presence import get_presence
-from charla.realtime.sockets import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED, HubConsumer
+from charla.realtime.sockets import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, HubConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +73,7 @@ class ChatConsumer(HubConsumer):
     stream: RoomStream | None = None
 
     async def connect(self):
-        self.user = self.scope["user"]
-        if not self.user.is_authenticated:
-            await self.refuse(CLOSE_UNAUTHENTICATED)
-            return
-        if not self.claim_socket_slot():
-            await self.refuse_too_many_sockets()
+        if not await self.admit():
             return
         name = self.scope["url_route"]["kwargs"]["room_name"]
         try:

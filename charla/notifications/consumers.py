@@ -10,7 +10,7 @@ from charla.chat.models import Membership, Room
 from charla.chat.watchdog import get_watchdog
 from charla.notifications import protocol, services
 from charla.notifications.models import Notification
-from charla.realtime.sockets import CLOSE_UNAUTHENTICATED, HubConsumer
+from charla.realtime.sockets import HubConsumer
 
 HISTORY_SIZE = 50
 
@@ -22,12 +22,7 @@ class NotificationsConsumer(HubConsumer):
     rooms: set[int] = frozenset()
 
     async def connect(self):
-        self.user = self.scope["user"]
-        if not self.user.is_authenticated:
-            await self.refuse(CLOSE_UNAUTHENTICATED)
-            return
-        if not self.claim_socket_slot():
-            await self.refuse_too_many_sockets()
+        if not await self.admit():
             return
         self.user_group = services.user_group(self.user.pk)
         await self.listen(self.user_group, services.EVERYONE)

@@ -129,8 +129,17 @@ class HubConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.close_soon(code)
 
-    async def refuse_too_many_sockets(self) -> None:
-        await self.refuse(CLOSE_TOO_MANY_SOCKETS)
+    async def admit(self) -> bool:
+        """The checks every socket passes first: a logged-in user (else 4401), under their socket
+        limit (else 4429, CHARLA_MAX_SOCKETS_PER_USER). Sets self.user; False after refusing."""
+        self.user = self.scope["user"]
+        if not self.user.is_authenticated:
+            await self.refuse(CLOSE_UNAUTHENTICATED)
+            return False
+        if not self.claim_socket_slot():
+            await self.refuse(CLOSE_TOO_MANY_SOCKETS)
+            return False
+        return True
 
     async def listen(self, *groups: str) -> None:
         """Hear `groups`, and the logout of this socket's session, through the hub."""
